@@ -1,0 +1,58 @@
+# The README's two commands: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+JOBS ?= $(shell nproc)
+CTEST_FLAGS ?= --output-on-failure --timeout 600 -j $(JOBS)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps deps-build build build-asan test test-release test-asan run bench format tidy clean
+
+all: build
+
+deps:
+	@deploy/deps.sh test
+
+deps-build:
+	@deploy/deps.sh build
+
+$(BUILD_DIR)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWSGATE_WERROR=ON $(CMAKE_FLAGS)
+
+$(ASAN_DIR)/CMakeCache.txt:
+	CC=clang CXX=clang++ cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DWSGATE_WERROR=ON \
+	  -DWSGATE_SANITIZE=ON -DWSGATE_BENCH=OFF $(CMAKE_FLAGS)
+
+build: deps-build $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+build-asan: deps-build $(ASAN_DIR)/CMakeCache.txt
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+
+# The whole suite twice: an optimised gcc build, then a clang build with ASan + UBSan
+# (which also runs the libFuzzer targets briefly).
+test: deps
+	$(MAKE) test-release
+	$(MAKE) test-asan
+
+test-release: build
+	ctest --test-dir $(BUILD_DIR) $(CTEST_FLAGS)
+
+test-asan: build-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(ASAN_DIR) $(CTEST_FLAGS)
+
+run: deps build
+	@tests/run_demo.sh $(BUILD_DIR)
+
+bench: build
+	$(BUILD_DIR)/tests/bench/wsgate_microbench
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+tidy: $(BUILD_DIR)/CMakeCache.txt
+	clang-tidy -p $(BUILD_DIR) $$(git ls-files 'common/*.cpp' 'proxy/*.cpp')
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

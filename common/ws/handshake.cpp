@@ -1,0 +1,86 @@
+#include "common/ws/handshake.h"
+
+#include <array>
+#include <cstdint>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+namespace wsgate::ws {
+
+namespace {
+
+bool isBase64Char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+         c == '/';
+}
+
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+std::string base64(const uint8_t* data, std::size_t size) {
+  std::string out(4 * ((size + 2) / 3), '\0');
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+} // namespace
+
+bool isValidKey(std::string_view key) {
+  // 16 bytes encode to 22 significant characters and "==". The 22nd character carries only
+  // 2 bits of data, so its low 4 bits must be zero (one of "AQgw").
+  if (key.size() != 24 || key[22] != '=' || key[23] != '=') return false;
+  for (std::size_t i = 0; i < 22; ++i) {
+    if (!isBase64Char(key[i])) return false;
+  }
+  const char last = key[21];
+  return last == 'A' || last == 'Q' || last == 'g' || last == 'w';
+}
+
+std::string computeAccept(std::string_view key) {
+  std::string input;
+  input.reserve(key.size() + kAcceptGuid.size());
+  input.append(key);
+  input.append(kAcceptGuid);
+  std::array<uint8_t, SHA_DIGEST_LENGTH> digest{};
+  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest.data());
+  return base64(digest.data(), digest.size());
+}
+
+std::string generateKey() {
+  std::array<uint8_t, 16> nonce{};
+  RAND_bytes(nonce.data(), static_cast<int>(nonce.size()));
+  return base64(nonce.data(), nonce.size());
+}
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+std::string_view trimOws(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+    value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+    value.remove_suffix(1);
+  return value;
+}
+
+bool headerHasToken(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    const std::size_t comma = value.find(',');
+    const std::string_view item = trimOws(value.substr(0, comma));
+    if (equalsIgnoreCase(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+} // namespace wsgate::ws

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what wsgate needs to build and test, from Debian 12 packages (and npm for the
+# Node test peers), only when something is missing so repeated runs are quick.
+#   deploy/deps.sh build   compilers and libraries
+#   deploy/deps.sh test    the above plus test peers (Python websockets, Node, openssl, curl)
+set -euo pipefail
+
+mode=${1:-test}
+build_pkgs=(build-essential cmake pkg-config clang libuv1-dev node-llhttp libssl-dev
+  libtomlplusplus-dev prometheus-cpp-dev googletest libgtest-dev libgmock-dev libbenchmark-dev)
+test_pkgs=(python3 python3-websockets openssl curl procps)
+
+want=("${build_pkgs[@]}")
+[ "$mode" = test ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# Node.js may come from another Debian repository that bundles npm; only ask for it when absent.
+if [ "$mode" = test ]; then
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing packages and not root; run: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -88,6 +88,9 @@ public:
 
   // True between frames: injecting a control frame here does not split a frame.
   bool atFrameBoundary() const { return state_ == State::Header && header_have_ == 0; }
+  // True when some bytes of a frame header have arrived but not all: the frame's type may
+  // still be unknown.
+  bool inHeader() const { return state_ == State::Header && header_have_ > 0; }
   // True while a fragmented data message is unfinished (its last frame not yet seen).
   bool inMessage() const { return message_opcode_ != Opcode::Continuation; }
   // True once a valid close frame has been parsed.

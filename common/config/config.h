@@ -1,0 +1,201 @@
+#pragma once
+
+// The typed configuration of wsgate (schema: CONFIG.md) and the functions that load it.
+//
+// A loaded Config is an immutable snapshot shared as std::shared_ptr<const Config>:
+// workers and sessions keep the snapshot they started with; a reload builds a new one.
+// Every default below is the one CONFIG.md documents.
+
+#include "common/config/values.h"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wsgate::config {
+
+using Duration = std::chrono::milliseconds;
+
+inline constexpr uint64_t kKiB = 1024;
+inline constexpr uint64_t kMiB = 1024 * kKiB;
+
+// The policy every route without a `policy` key uses; always present in Config::policies.
+inline constexpr std::string_view kDefaultPolicyName = "default";
+
+enum class LogLevel { Error, Warn, Info, Debug };
+enum class LogFormat { Json, Text };
+enum class AccessLogTarget { Stderr, Stdout, Off, File };
+enum class TlsVersion { Tls12, Tls13 };
+enum class Balance { RoundRobin, LeastConn, ConsistentHash, PowerOfTwoChoices };
+enum class Utf8Mode { Strict, Off };
+
+// The names used in the file ("round_robin", "p2c", "1.3", ...).
+std::string_view toString(LogLevel level);
+std::string_view toString(LogFormat format);
+std::string_view toString(AccessLogTarget target);
+std::string_view toString(TlsVersion version);
+std::string_view toString(Balance balance);
+std::string_view toString(Utf8Mode mode);
+std::string_view toString(HashKeySource source);
+
+struct Server {
+  uint32_t workers = 0;              // 0 = one per CPU core; at most 1024
+  uint64_t max_connections = 100000; // all listeners together; at least 1
+  Duration drain_timeout = std::chrono::seconds(30);
+};
+
+struct Admin {
+  Address listen{"127.0.0.1", 9901}; // port 0 = any free port
+};
+
+struct Log {
+  LogLevel level = LogLevel::Info;
+  LogFormat format = LogFormat::Json;
+  // `access_log` in the file is "stderr", "stdout", "off" or a path; a path gives
+  // target File with the path in access_log_path, which is empty for every other target.
+  AccessLogTarget access_log = AccessLogTarget::Stderr;
+  std::string access_log_path;
+};
+
+// An extra certificate for one server name. File paths are not checked by the loader.
+struct SniCertificate {
+  std::string server_name; // lower-case
+  std::string cert;
+  std::string key;
+};
+
+struct Tls {
+  std::string cert;
+  std::string key;
+  TlsVersion min_version = TlsVersion::Tls12;
+  std::vector<SniCertificate> sni; // server names are unique within a listener
+};
+
+struct Listener {
+  std::string name; // unique among listeners
+  Address listen;   // port 0 = any free port
+  std::optional<Tls> tls;
+};
+
+// Active health checks of a pool: a WebSocket upgrade probe on `path`.
+struct HealthCheck {
+  Duration interval = std::chrono::seconds(5); // > 0
+  std::string path = "/";                      // starts with '/'
+  uint32_t unhealthy_after = 3;                // >= 1
+  uint32_t healthy_after = 2;                  // >= 1
+};
+
+struct Pool {
+  std::string name; // unique among pools
+  Balance balance = Balance::RoundRobin;
+  HashKey hash_key;                                   // used only by ConsistentHash; default "ip"
+  std::vector<Backend> backends;                      // never empty, no duplicates
+  Duration connect_timeout = std::chrono::seconds(5); // > 0
+  Duration handshake_timeout = std::chrono::seconds(10); // > 0
+  std::string ca_file;                                   // "" = the system store
+  std::string client_cert;                               // set exactly when client_key is set
+  std::string client_key;
+  std::optional<HealthCheck> health; // absent = passive only
+};
+
+// How a route's WebSocket sessions are limited. Zero durations and counts mean "off"
+// where CONFIG.md says so; the loader rejects zeros that would make no sense.
+struct Policy {
+  uint64_t max_frame_size = 1 * kMiB;                    // >= 1; over it: close 1009
+  uint64_t max_message_size = 4 * kMiB;                  // >= 1; all fragments together: close 1009
+  Utf8Mode utf8 = Utf8Mode::Strict;                      // Strict: invalid text closes with 1007
+  bool allow_binary = true;                              // false: a binary message closes with 1008
+  Duration ping_interval = std::chrono::seconds(30);     // 0 = no pings
+  Duration pong_timeout = std::chrono::seconds(10);      // > 0 whenever ping_interval > 0
+  Duration idle_timeout{0};                              // 0 = off; else close 1001
+  Duration handshake_timeout = std::chrono::seconds(10); // > 0
+  std::vector<std::string> allowed_origins; // empty = any; lower-case, see parseOriginPattern
+  uint64_t max_connections_per_ip = 0;      // 0 = unlimited; over it: 429
+  uint64_t max_messages_per_second = 0;     // 0 = unlimited; over it: close 4002
+  Duration max_session_lifetime{0};         // 0 = unlimited; reached: close 4003
+  uint16_t backend_lost_close_code = 1014;  // always isSendableCloseCode()
+};
+
+inline constexpr std::size_t kUnresolved = static_cast<std::size_t>(-1);
+
+struct Route {
+  // Not in CONFIG.md's example: an optional label for logs and metrics. Defaults to
+  // host + path_prefix ("*/", "chat.example.com/ws"); names given explicitly are unique.
+  std::string name;
+  std::string listener;                   // name of a Listener
+  std::string host = "*";                 // "*", exact or "*.suffix"; lower-case
+  std::string path_prefix = "/";          // starts with '/'; the longest match wins
+  std::string pool;                       // name of a Pool
+  std::string policy{kDefaultPolicyName}; // name of a Policy
+
+  // Resolved by the loader; in a loaded Config they always point at the named objects
+  // of the same Config: listeners[listener_index], pools[pool_index], policies[policy].
+  std::size_t listener_index = kUnresolved;
+  std::size_t pool_index = kUnresolved;
+  const Policy* policy_ptr = nullptr;
+};
+
+// Move-only: Route::policy_ptr points into `policies`, and std::map keeps its nodes
+// (so those pointers stay valid) when moved, but not when copied.
+struct Config {
+  Config() = default;
+  Config(Config&&) = default;
+  Config& operator=(Config&&) = default;
+  Config(const Config&) = delete;
+  Config& operator=(const Config&) = delete;
+  ~Config() = default;
+
+  Server server;
+  Admin admin;
+  Log log;
+  std::vector<Listener> listeners; // never empty in a loaded Config
+  std::vector<Route> routes;       // in file order; (listener, host, path_prefix) unique
+  std::vector<Pool> pools;
+  // Always holds kDefaultPolicyName: built from CONFIG.md's defaults when the file has
+  // no [policies.default] table.
+  std::map<std::string, Policy> policies;
+  std::string source; // the file path or name the config was loaded from
+
+  const Policy& defaultPolicy() const { return policies.at(std::string(kDefaultPolicyName)); }
+};
+
+// One problem in a configuration file. `line` and `column` (1-based) locate the
+// offending value, key or table in the TOML source; they are 0 when the problem is
+// not inside the text (the file cannot be read). `key_path` names the setting, like
+// "routes[1].pool" or "policies.default.utf8"; it is empty for TOML syntax errors.
+struct ConfigError {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string key_path;
+  std::string message;
+};
+
+// `config` is set exactly when `errors` is empty.
+struct LoadResult {
+  std::shared_ptr<const Config> config;
+  std::vector<ConfigError> errors;
+
+  bool ok() const { return config != nullptr && errors.empty(); }
+};
+
+// Reads and validates a configuration file. Never throws; every problem found is in
+// `errors`, sorted by position (a TOML syntax error stops parsing: it is the only one).
+// File paths inside the config (certificates, CA bundles, the access log) are not opened.
+LoadResult loadConfigFile(const std::string& path);
+
+// The same for text already in memory; `name` stands for the file in errors and in
+// Config::source.
+LoadResult loadConfigString(std::string_view toml, std::string_view name);
+
+// "FILE:LINE:COL: KEY_PATH: MESSAGE", or "FILE: MESSAGE" without a position; the key
+// path and its ": " are left out when empty.
+std::string formatError(const ConfigError& error);
+
+} // namespace wsgate::config

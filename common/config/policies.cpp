@@ -1,0 +1,97 @@
+#include "common/config/loader.h"
+
+#include <limits>
+
+namespace wsgate::config::detail {
+namespace {
+
+constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max();
+
+void readOrigins(TableReader& in, Policy& policy) {
+  const toml::array* array = in.getArray("allowed_origins");
+  if (array == nullptr) return;
+  const std::string arrayPath = in.pathOf("allowed_origins");
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::node& node = *array->get(i);
+    const std::string path = indexPath(arrayPath, i);
+    const auto* text = node.as_string();
+    if (text == nullptr) {
+      in.errors().add(node.source(), path,
+                      "expected a string, got " + std::string(describeType(node)));
+      continue;
+    }
+    Parsed<std::string> origin = parseOriginPattern(text->get());
+    if (!origin) {
+      in.errors().add(node.source(), path, std::move(origin.error));
+      continue;
+    }
+    policy.allowed_origins.push_back(std::move(*origin.value));
+  }
+}
+
+void readCloseCode(TableReader& in, Policy& policy) {
+  int64_t code = 0;
+  const toml::node* node = in.readInteger("backend_lost_close_code", code,
+                                          std::numeric_limits<int64_t>::min(), kMaxCount);
+  if (node == nullptr) return;
+  if (!isSendableCloseCode(code)) {
+    in.error(*node, "backend_lost_close_code",
+             std::to_string(code) +
+                 " is not a close code that may be sent; use 1000-1003, 1007-1014 or 3000-4999");
+    return;
+  }
+  policy.backend_lost_close_code = static_cast<uint16_t>(code);
+}
+
+void readPolicy(TableReader& in, Policy& policy) {
+  in.readSize("max_frame_size", policy.max_frame_size);
+  in.readSize("max_message_size", policy.max_message_size);
+  in.readEnum("utf8", policy.utf8, {{"strict", Utf8Mode::Strict}, {"off", Utf8Mode::Off}});
+  in.readBool("allow_binary", policy.allow_binary);
+  in.readDuration("ping_interval", policy.ping_interval, DurationRule::ZeroAllowed);
+  const toml::node* pong =
+      in.readDuration("pong_timeout", policy.pong_timeout, DurationRule::ZeroAllowed);
+  in.readDuration("idle_timeout", policy.idle_timeout, DurationRule::ZeroAllowed);
+  in.readDuration("handshake_timeout", policy.handshake_timeout, DurationRule::Positive);
+  readOrigins(in, policy);
+  in.readUnsigned("max_connections_per_ip", policy.max_connections_per_ip, 0, kMaxCount);
+  in.readUnsigned("max_messages_per_second", policy.max_messages_per_second, 0, kMaxCount);
+  in.readDuration("max_session_lifetime", policy.max_session_lifetime, DurationRule::ZeroAllowed);
+  readCloseCode(in, policy);
+  // A zero pong_timeout can only come from the file, so `pong` is set whenever it is zero.
+  if (policy.ping_interval.count() > 0 && policy.pong_timeout.count() == 0 && pong != nullptr) {
+    in.error(*pong, "pong_timeout",
+             "must be greater than zero while ping_interval is set (ping_interval = \"0s\" "
+             "disables pings)");
+  }
+}
+
+} // namespace
+
+void readPolicies(TableReader& root, Config& config) {
+  if (const toml::table* table = root.getTable("policies")) {
+    for (const auto& [key, node] : *table) {
+      const std::string path = childPath("policies", key.str());
+      const auto* policyTable = node.as_table();
+      if (policyTable == nullptr) {
+        root.errors().add(node.source(), path,
+                          "expected a table [policies." + std::string(key.str()) + "], got " +
+                              std::string(describeType(node)));
+        continue;
+      }
+      if (key.str().empty()) {
+        root.errors().add(key.source(), path, "a policy name must not be empty");
+        continue;
+      }
+      TableReader in(*policyTable, path, root.errors());
+      Policy policy;
+      readPolicy(in, policy);
+      in.reportUnknownKeys();
+      config.policies.emplace(std::string(key.str()), std::move(policy));
+    }
+  }
+  // Routes without a `policy` key use "default", which exists even when not written.
+  config.policies.try_emplace(std::string(kDefaultPolicyName));
+}
+
+} // namespace wsgate::config::detail

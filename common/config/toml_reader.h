@@ -1,0 +1,128 @@
+#pragma once
+
+// Internal to the config loader: typed, error-collecting reads from toml++ tables.
+// Nothing here throws on bad input; problems become ConfigErrors in an ErrorSink and
+// the read leaves its output untouched.
+
+#include "common/config/config.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <toml++/toml.h>
+#include <utility>
+#include <vector>
+
+namespace wsgate::config::detail {
+
+// The errors of one load, all in the same file.
+class ErrorSink {
+public:
+  explicit ErrorSink(std::string file) : file_(std::move(file)) {}
+
+  // At the start of `where`, the position toml++ recorded for a node or key.
+  void add(const toml::source_region& where, std::string keyPath, std::string message);
+  // At line 1, column 1: for problems of the file as a whole ("no listeners").
+  void addAtTop(std::string keyPath, std::string message);
+
+  bool empty() const { return errors_.empty(); }
+  // The errors sorted by position, stable for equal positions.
+  std::vector<ConfigError> take();
+
+private:
+  std::string file_;
+  std::vector<ConfigError> errors_;
+};
+
+// "parent.key", quoting the key when it is not a bare TOML key; just "key" at the root.
+std::string childPath(std::string_view parent, std::string_view key);
+// "parent[index]".
+std::string indexPath(std::string_view parent, std::size_t index);
+// "a string", "an integer", ...: for "expected X, got Y".
+std::string_view describeType(const toml::node& node);
+
+enum class Need { Optional, Required };
+
+// What a duration may be.
+enum class DurationRule { ZeroAllowed, Positive };
+
+// Reads the keys of one table. Every key asked for through get() (and the typed reads
+// built on it) counts as known; reportUnknownKeys() then flags the rest, so each
+// section must ask for all of its keys before calling it.
+class TableReader {
+public:
+  TableReader(const toml::table& table, std::string path, ErrorSink& errors)
+      : table_(table), path_(std::move(path)), errors_(errors) {}
+  TableReader(const TableReader&) = delete;
+  TableReader& operator=(const TableReader&) = delete;
+  ~TableReader() = default;
+
+  const toml::table& table() const { return table_; }
+  const std::string& path() const { return path_; }
+  std::string pathOf(std::string_view key) const { return childPath(path_, key); }
+  ErrorSink& errors() { return errors_; }
+
+  // The value under `key`, or nullptr; with Need::Required its absence is reported.
+  const toml::node* get(std::string_view key, Need need = Need::Optional);
+  // Reports a problem with the value of `key` (or anything inside it) at `at`.
+  void error(const toml::node& at, std::string_view key, std::string message);
+
+  // Each typed read returns the node when `out` was set from it, and nullptr when the
+  // key is absent or its value was reported as invalid.
+  const toml::node* readString(std::string_view key, std::string& out, Need need = Need::Optional);
+  const toml::node* readNonEmptyString(std::string_view key, std::string& out,
+                                       Need need = Need::Optional);
+  const toml::node* readBool(std::string_view key, bool& out);
+  const toml::node* readInteger(std::string_view key, int64_t& out, int64_t min, int64_t max,
+                                Need need = Need::Optional);
+  const toml::node* readDuration(std::string_view key, Duration& out, DurationRule rule);
+  const toml::node* readSize(std::string_view key, uint64_t& out);
+  const toml::node* readAddress(std::string_view key, Address& out, PortRule rule,
+                                Need need = Need::Optional);
+
+  template <typename Int>
+  const toml::node* readUnsigned(std::string_view key, Int& out, int64_t min, int64_t max) {
+    int64_t value = 0;
+    const toml::node* node = readInteger(key, value, min, max);
+    if (node != nullptr) out = static_cast<Int>(value);
+    return node;
+  }
+
+  // A string that must be one of `names`; the matching value is stored.
+  template <typename Enum>
+  const toml::node* readEnum(std::string_view key, Enum& out,
+                             std::initializer_list<std::pair<std::string_view, Enum>> names) {
+    std::string text;
+    const toml::node* node = readString(key, text);
+    if (node == nullptr) return nullptr;
+    for (const auto& [name, value] : names) {
+      if (name == text) {
+        out = value;
+        return node;
+      }
+    }
+    std::string choices;
+    for (const auto& entry : names) {
+      choices += (choices.empty() ? "\"" : ", \"") + std::string(entry.first) + "\"";
+    }
+    error(*node, key, "invalid value \"" + text + "\"; expected one of " + choices);
+    return nullptr;
+  }
+
+  // The table or array under `key`, or nullptr; a value of another type is reported.
+  const toml::table* getTable(std::string_view key, Need need = Need::Optional);
+  const toml::array* getArray(std::string_view key, Need need = Need::Optional);
+
+  // Reports every key of the table that was never asked for.
+  void reportUnknownKeys();
+
+private:
+  const toml::table& table_;
+  std::string path_;
+  ErrorSink& errors_;
+  std::vector<std::string> known_; // keys asked for, for "did you mean"
+};
+
+} // namespace wsgate::config::detail

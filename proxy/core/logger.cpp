@@ -1,0 +1,158 @@
+#include "proxy/core/logger.h"
+
+#include <unistd.h>
+
+namespace wsgate::proxy {
+
+namespace {
+
+log::Level toLevel(config::LogLevel level) {
+  switch (level) {
+  case config::LogLevel::Error:
+    return log::Level::Error;
+  case config::LogLevel::Warn:
+    return log::Level::Warn;
+  case config::LogLevel::Info:
+    return log::Level::Info;
+  case config::LogLevel::Debug:
+    return log::Level::Debug;
+  }
+  return log::Level::Info;
+}
+
+void writeAll(int fd, const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) return; // a closed stderr loses the line, never the process
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+} // namespace
+
+Logger& Logger::instance() {
+  static Logger logger;
+  return logger;
+}
+
+void Logger::configure(const config::Log& log) {
+  std::lock_guard lock(mutex_);
+  level_ = toLevel(log.level);
+  format_ = log.format == config::LogFormat::Json ? log::LogLine::Format::Json
+                                                  : log::LogLine::Format::Text;
+  if (access_target_ != log.access_log || access_path_ != log.access_log_path) reopen_ = true;
+  access_target_ = log.access_log;
+  access_path_ = log.access_log_path;
+}
+
+void Logger::start() {
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Logger::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  std::unique_lock lock(mutex_);
+  flushLocked(lock); // lines queued without a running writer
+  if (access_file_ != nullptr) {
+    std::fclose(access_file_);
+    access_file_ = nullptr;
+  }
+}
+
+void Logger::reopen() {
+  {
+    std::lock_guard lock(mutex_);
+    reopen_ = true;
+  }
+  wake_.notify_one();
+}
+
+void Logger::write(std::string text) {
+  {
+    std::lock_guard lock(mutex_);
+    error_queue_.append(text);
+  }
+  if (!thread_.joinable()) {
+    std::unique_lock lock(mutex_);
+    flushLocked(lock);
+    return;
+  }
+  wake_.notify_one();
+}
+
+void Logger::writeAccess(std::string text) {
+  {
+    std::lock_guard lock(mutex_);
+    if (access_target_ == config::AccessLogTarget::Off) return;
+    access_queue_.append(text);
+  }
+  if (!thread_.joinable()) {
+    std::unique_lock lock(mutex_);
+    flushLocked(lock);
+    return;
+  }
+  wake_.notify_one();
+}
+
+void Logger::flushLocked(std::unique_lock<std::mutex>& lock) {
+  std::string errors;
+  std::string access;
+  errors.swap(error_queue_);
+  access.swap(access_queue_);
+  const bool reopen = reopen_;
+  reopen_ = false;
+  const config::AccessLogTarget target = access_target_;
+  const std::string path = access_path_;
+  lock.unlock();
+  if (reopen || (target == config::AccessLogTarget::File && access_file_ == nullptr)) {
+    if (access_file_ != nullptr) std::fclose(access_file_);
+    access_file_ = target == config::AccessLogTarget::File ? std::fopen(path.c_str(), "a") : nullptr;
+  }
+  if (!errors.empty()) writeAll(STDERR_FILENO, errors);
+  if (!access.empty()) {
+    switch (target) {
+    case config::AccessLogTarget::Stderr:
+      writeAll(STDERR_FILENO, access);
+      break;
+    case config::AccessLogTarget::Stdout:
+      writeAll(STDOUT_FILENO, access);
+      break;
+    case config::AccessLogTarget::File:
+      if (access_file_ != nullptr) {
+        std::fwrite(access.data(), 1, access.size(), access_file_);
+        std::fflush(access_file_);
+      }
+      break;
+    case config::AccessLogTarget::Off:
+      break;
+    }
+  }
+  lock.lock();
+}
+
+void Logger::run() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [this] {
+      return stopping_ || reopen_ || !error_queue_.empty() || !access_queue_.empty();
+    });
+    flushLocked(lock);
+    if (stopping_ && error_queue_.empty() && access_queue_.empty()) break;
+  }
+}
+
+void logText(log::Level level, std::string_view event, std::string_view message) {
+  Logger& logger = Logger::instance();
+  if (!logger.enabled(level)) return;
+  logger.write(logger.line(level, event).str("message", message).finish());
+}
+
+} // namespace wsgate::proxy

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "common/config/config.h"
+#include "common/log/log_line.h"
+
+namespace wsgate::proxy {
+
+// Process-wide logging. Workers format a line and hand it over; one background thread writes
+// it, so an event loop never waits on a slow terminal, pipe or disk. Error-log lines go to
+// stderr, access-log lines to the configured target.
+class Logger {
+public:
+  static Logger& instance();
+
+  // Applies [log]; may be called again on reload (reopens the access log file).
+  void configure(const config::Log& log);
+  void start();
+  // Writes everything queued and stops the writer thread.
+  void stop();
+  // SIGUSR1: reopen the access log file (after rotation).
+  void reopen();
+
+  bool enabled(log::Level level) const { return level <= level_; }
+  log::LogLine line(log::Level level, std::string_view event) const {
+    return log::LogLine(format_, event, log::levelName(level));
+  }
+  log::LogLine accessLine() const { return log::LogLine(format_, "access"); }
+  void write(std::string text);
+  void writeAccess(std::string text);
+  bool accessEnabled() const { return access_target_ != config::AccessLogTarget::Off; }
+
+private:
+  Logger() = default;
+  void run();
+  void flushLocked(std::unique_lock<std::mutex>& lock);
+
+  log::Level level_ = log::Level::Info;
+  log::LogLine::Format format_ = log::LogLine::Format::Json;
+  config::AccessLogTarget access_target_ = config::AccessLogTarget::Stderr;
+  std::string access_path_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::string error_queue_;
+  std::string access_queue_;
+  bool stopping_ = false;
+  bool reopen_ = false;
+  std::FILE* access_file_ = nullptr;
+  std::thread thread_;
+};
+
+// A one-field line: {"event":EVENT,"message":MESSAGE}.
+void logText(log::Level level, std::string_view event, std::string_view message);
+
+} // namespace wsgate::proxy

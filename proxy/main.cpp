@@ -1,0 +1,40 @@
+// wsgate: the daemon entry point. Parses the command line, loads the configuration and runs
+// the server until it is drained or stopped.
+
+#include <iostream>
+
+#include "common/config/cli.h"
+#include "proxy/core/logger.h"
+#include "proxy/server/server.h"
+
+int main(int argc, char** argv) {
+  using namespace wsgate::config;
+  const CommandLine line = parseCommandLine(argc, argv);
+  switch (line.action) {
+  case CliAction::Help:
+    std::cout << usageText();
+    return kExitOk;
+  case CliAction::Version:
+    std::cout << versionLine() << '\n';
+    return kExitOk;
+  case CliAction::UsageError:
+    std::cerr << "wsgate: " << line.error << "\n" << usageText();
+    return kExitUsage;
+  case CliAction::Check:
+    return checkConfig(line.config_path, std::cout, std::cerr);
+  case CliAction::Run:
+    break;
+  }
+  const auto config = loadAndReport(line.config_path, std::cerr);
+  if (config == nullptr) return kExitConfigError;
+  wsgate::proxy::Logger& logger = wsgate::proxy::Logger::instance();
+  logger.configure(config->log);
+  logger.start();
+  int code = kExitOk;
+  {
+    wsgate::proxy::Server server(line.config_path, config);
+    code = server.run();
+  }
+  logger.stop();
+  return code;
+}

@@ -1,0 +1,265 @@
+#include "proxy/server/server.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <thread>
+
+#include "proxy/core/logger.h"
+#include "proxy/transport/address.h"
+
+namespace wsgate::proxy {
+
+namespace {
+
+constexpr int kSignals[] = {SIGTERM, SIGQUIT, SIGINT, SIGHUP, SIGUSR1};
+
+// A listening socket with SO_REUSEPORT, so every worker gets its own and the kernel spreads
+// connections between them. Returns the fd or a negative errno.
+int openReusePortSocket(const sockaddr* address, socklen_t length) {
+  const int fd = ::socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  const int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0 ||
+      ::bind(fd, address, length) != 0) {
+    const int error = errno;
+    ::close(fd);
+    return -error;
+  }
+  return fd;
+}
+
+} // namespace
+
+Server::Server(std::string config_path, std::shared_ptr<const config::Config> config)
+    : config_path_(std::move(config_path)), shared_(std::move(config)) {
+  uv_loop_init(&loop_);
+}
+
+Server::~Server() {
+  workers_.clear();
+  uv_loop_close(&loop_);
+}
+
+int Server::bindListeners(unsigned workers, std::vector<std::vector<int>>& fds) {
+  const auto config = shared_.config();
+  fds.assign(workers, {});
+  for (const config::Listener& listener : config->listeners) {
+    sockaddr_storage address{};
+    if (!literalSockaddr(listener.listen, address)) {
+      logText(log::Level::Error, "listen_failed",
+              "listener " + listener.name + ": not an IP address: " + listener.listen.host);
+      return 1;
+    }
+    const socklen_t length = address.ss_family == AF_INET6 ? sizeof(sockaddr_in6)
+                                                           : sizeof(sockaddr_in);
+    for (unsigned w = 0; w < workers; ++w) {
+      const int fd = openReusePortSocket(reinterpret_cast<sockaddr*>(&address), length);
+      if (fd < 0) {
+        logText(log::Level::Error, "listen_failed",
+                "listener " + listener.name + " on " + config::formatAddress(listener.listen) +
+                    ": " + uv_strerror(uv_translate_sys_error(-fd)));
+        return 1;
+      }
+      if (w == 0) {
+        // Port 0: every worker binds the port the kernel picked for the first one.
+        socklen_t actual_length = sizeof address;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &actual_length);
+        Logger& logger = Logger::instance();
+        logger.write(logger.line(log::Level::Info, "listening")
+                         .str("listener", listener.name)
+                         .str("address", formatSockaddr(reinterpret_cast<sockaddr*>(&address)))
+                         .finish());
+      }
+      fds[w].push_back(fd);
+    }
+  }
+  return 0;
+}
+
+int Server::run() {
+  std::signal(SIGPIPE, SIG_IGN);
+  const auto config = shared_.config();
+  unsigned workers = config->server.workers;
+  if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::vector<int>> fds;
+  if (bindListeners(workers, fds) != 0) {
+    for (auto& list : fds) {
+      for (const int fd : list) ::close(fd);
+    }
+    return 1;
+  }
+  admin_ = std::make_unique<AdminServer>(
+      &loop_, [this](std::string_view path, std::string_view query) {
+        return adminResponse(path, query);
+      });
+  std::string admin_address;
+  if (const int rc = admin_->listen(config->admin.listen, admin_address); rc != 0) {
+    logText(log::Level::Error, "admin_listen_failed",
+            config::formatAddress(config->admin.listen) + ": " + uv_strerror(rc));
+    admin_->close();
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    for (auto& list : fds) {
+      for (const int fd : list) ::close(fd);
+    }
+    return 1;
+  }
+  Logger& logger = Logger::instance();
+  logger.write(logger.line(log::Level::Info, "admin_listening")
+                   .str("address", admin_address)
+                   .finish());
+
+  uv_async_init(&loop_, &worker_done_, [](uv_async_t* handle) {
+    static_cast<Server*>(handle->data)->checkWorkers();
+  });
+  worker_done_.data = this;
+  uv_timer_init(&loop_, &drain_timer_);
+  drain_timer_.data = this;
+  signals_.resize(std::size(kSignals));
+  for (std::size_t i = 0; i < std::size(kSignals); ++i) {
+    uv_signal_init(&loop_, &signals_[i]);
+    signals_[i].data = this;
+    uv_signal_start(&signals_[i], &Server::onSignalCb, kSignals[i]);
+  }
+  for (unsigned w = 0; w < workers; ++w) {
+    workers_.push_back(std::make_unique<Worker>(shared_, w, std::move(fds[w]),
+                                                [this] { uv_async_send(&worker_done_); }));
+  }
+  for (auto& worker : workers_) worker->start();
+  logger.write(logger.line(log::Level::Info, "ready")
+                   .unum("workers", workers)
+                   .str("config", config_path_)
+                   .finish());
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  for (auto& worker : workers_) worker->join();
+  logger.write(logger.line(log::Level::Info, "stopped").finish());
+  return 0;
+}
+
+void Server::onSignalCb(uv_signal_t* handle, int signum) {
+  static_cast<Server*>(handle->data)->onSignal(signum);
+}
+
+void Server::onSignal(int signum) {
+  switch (signum) {
+  case SIGTERM:
+  case SIGQUIT:
+    if (draining_) {
+      stopNow();
+    } else {
+      startDrain();
+    }
+    return;
+  case SIGINT:
+    stopNow();
+    return;
+  case SIGHUP:
+    reload();
+    return;
+  case SIGUSR1:
+    Logger::instance().reopen();
+    return;
+  default:
+    return;
+  }
+}
+
+void Server::startDrain() {
+  draining_ = true;
+  shared_.draining.store(true);
+  const auto timeout = shared_.config()->server.drain_timeout;
+  Logger& logger = Logger::instance();
+  logger.write(logger.line(log::Level::Info, "draining")
+                   .unum("connections", shared_.activeConnections())
+                   .real("drain_timeout_s", static_cast<double>(timeout.count()) / 1000.0)
+                   .finish());
+  for (auto& worker : workers_) worker->requestDrain();
+  uv_timer_start(
+      &drain_timer_,
+      [](uv_timer_t* handle) {
+        auto* self = static_cast<Server*>(handle->data);
+        logText(log::Level::Warn, "drain_timeout", "closing the connections that are left");
+        self->stopNow();
+      },
+      static_cast<uint64_t>(timeout.count()), 0);
+  checkWorkers();
+}
+
+void Server::stopNow() {
+  stopping_ = true;
+  draining_ = true;
+  shared_.draining.store(true);
+  for (auto& worker : workers_) worker->requestStop();
+  checkWorkers();
+}
+
+void Server::checkWorkers() {
+  if (shut_down_) return;
+  for (auto& worker : workers_) {
+    if (!worker->finished()) return;
+  }
+  // Every worker is done: close the main loop's handles so run() returns.
+  shut_down_ = true;
+  admin_->close();
+  uv_close(reinterpret_cast<uv_handle_t*>(&worker_done_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+  for (uv_signal_t& signal : signals_) uv_close(reinterpret_cast<uv_handle_t*>(&signal), nullptr);
+}
+
+void Server::reload() {
+  Logger& logger = Logger::instance();
+  config::LoadResult result = config::loadConfigFile(config_path_);
+  if (!result.ok()) {
+    for (const config::ConfigError& error : result.errors) {
+      logger.write(logger.line(log::Level::Error, "config_reload_failed")
+                       .str("error", config::formatError(error))
+                       .finish());
+    }
+    logger.write(logger.line(log::Level::Warn, "config_reload_ignored")
+                     .str("config", config_path_)
+                     .str("message", "keeping the running configuration")
+                     .finish());
+    return;
+  }
+  const auto old = shared_.config();
+  bool listeners_changed = old->listeners.size() != result.config->listeners.size();
+  for (std::size_t i = 0; !listeners_changed && i < old->listeners.size(); ++i) {
+    listeners_changed = old->listeners[i].name != result.config->listeners[i].name ||
+                        !(old->listeners[i].listen == result.config->listeners[i].listen);
+  }
+  if (listeners_changed) {
+    logger.write(
+        logger.line(log::Level::Error, "config_reload_failed")
+            .str("error", "listeners differ from the running ones; changing listeners needs a "
+                          "restart")
+            .finish());
+    return;
+  }
+  Logger::instance().configure(result.config->log);
+  shared_.setConfig(result.config);
+  logger.write(logger.line(log::Level::Info, "config_reloaded")
+                   .str("config", config_path_)
+                   .unum("routes", result.config->routes.size())
+                   .unum("pools", result.config->pools.size())
+                   .finish());
+}
+
+AdminServer::Response Server::adminResponse(std::string_view path, std::string_view) {
+  if (path == "/livez" || path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+  if (path == "/readyz") {
+    if (shared_.draining.load()) return {503, "text/plain; charset=utf-8", "draining\n"};
+    return {200, "text/plain; charset=utf-8", "ready\n"};
+  }
+  if (path == "/") {
+    return {200, "text/html; charset=utf-8",
+            "<!doctype html><title>wsgate</title><h1>wsgate</h1><ul>"
+            "<li><a href=\"/livez\">/livez</a></li><li><a href=\"/readyz\">/readyz</a></li>"
+            "</ul>\n"};
+  }
+  return {404, "text/plain; charset=utf-8", "not found\n"};
+}
+
+} // namespace wsgate::proxy

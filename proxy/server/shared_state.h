@@ -1,0 +1,45 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "common/config/config.h"
+
+namespace wsgate::proxy {
+
+// State every worker shares: the current configuration snapshot and the process-wide limits.
+// Everything here is thread-safe; none of it is touched per frame.
+class SharedState {
+public:
+  explicit SharedState(std::shared_ptr<const config::Config> config)
+      : config_(std::move(config)) {}
+
+  std::shared_ptr<const config::Config> config() const { return config_.load(); }
+  void setConfig(std::shared_ptr<const config::Config> config) { config_.store(std::move(config)); }
+
+  // Counts a new client connection against server.max_connections; false when over it.
+  bool admitConnection(uint64_t max_connections);
+  void releaseConnection() { active_.fetch_sub(1, std::memory_order_relaxed); }
+  uint64_t activeConnections() const { return active_.load(std::memory_order_relaxed); }
+
+  // Counts a session from `ip` against a per-IP limit (0 = unlimited); false when over it.
+  bool admitIp(const std::string& ip, uint64_t limit);
+  void releaseIp(const std::string& ip);
+
+  uint64_t nextConnectionId() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+
+  std::atomic<bool> draining{false};
+
+private:
+  std::atomic<std::shared_ptr<const config::Config>> config_;
+  std::atomic<uint64_t> active_{0};
+  std::atomic<uint64_t> next_id_{1};
+  std::mutex ip_mutex_;
+  std::unordered_map<std::string, uint64_t> per_ip_;
+};
+
+} // namespace wsgate::proxy

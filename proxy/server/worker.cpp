@@ -1,0 +1,156 @@
+#include "proxy/server/worker.h"
+
+#include <unistd.h>
+
+#include "proxy/core/logger.h"
+#include "proxy/session/session.h"
+
+namespace wsgate::proxy {
+
+Worker::Worker(SharedState& shared, unsigned index, std::vector<int> listen_fds,
+               std::function<void()> on_finished)
+    : shared_(shared), index_(index), listen_fds_(std::move(listen_fds)),
+      on_finished_(std::move(on_finished)) {
+  uv_loop_init(&loop_);
+  wheel_ = std::make_unique<TimerWheel>(uv_now(&loop_));
+  uv_async_init(&loop_, &async_, &Worker::onAsync);
+  async_.data = this;
+  uv_timer_init(&loop_, &tick_);
+  tick_.data = this;
+}
+
+Worker::~Worker() {
+  join();
+  for (const int fd : listen_fds_) {
+    if (fd >= 0) ::close(fd);
+  }
+  wheel_.reset();
+  const int rc = uv_loop_close(&loop_);
+  if (rc != 0) logText(log::Level::Error, "loop_close_failed", uv_strerror(rc));
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::post(int command) {
+  commands_.fetch_or(command);
+  std::lock_guard lock(async_mutex_);
+  if (async_open_) uv_async_send(&async_);
+}
+
+Balancer& Worker::balancer(const config::Pool& pool) {
+  auto& slot = balancers_[pool.name];
+  if (!slot) slot = makeBalancer(pool);
+  return *slot;
+}
+
+void Worker::run() {
+  openListeners();
+  uv_timer_start(&tick_, &Worker::onTick, TimerWheel::kTickMs, TimerWheel::kTickMs);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  finished_.store(true);
+  if (on_finished_) on_finished_();
+}
+
+void Worker::openListeners() {
+  for (std::size_t i = 0; i < listen_fds_.size(); ++i) {
+    auto socket = std::make_unique<ListenSocket>();
+    uv_tcp_init(&loop_, &socket->tcp);
+    socket->tcp.data = socket.get();
+    socket->worker = this;
+    socket->listener_index = i;
+    int rc = uv_tcp_open(&socket->tcp, listen_fds_[i]);
+    if (rc == 0) {
+      listen_fds_[i] = -1; // the handle owns it now
+      rc = uv_listen(reinterpret_cast<uv_stream_t*>(&socket->tcp), 1024, &Worker::onConnection);
+    }
+    if (rc != 0) logText(log::Level::Error, "listen_failed", uv_strerror(rc));
+    listeners_.push_back(std::move(socket));
+  }
+}
+
+void Worker::closeListeners() {
+  for (auto& socket : listeners_) {
+    auto* handle = reinterpret_cast<uv_handle_t*>(&socket->tcp);
+    if (!uv_is_closing(handle)) uv_close(handle, nullptr);
+  }
+}
+
+void Worker::onConnection(uv_stream_t* server, int status) {
+  auto* socket = static_cast<ListenSocket*>(server->data);
+  Worker& self = *socket->worker;
+  if (status != 0) {
+    // EMFILE and friends: libuv has already dropped the pending connection (it keeps a spare
+    // descriptor for that), so the loop does not spin; say so once per occurrence.
+    logText(log::Level::Warn, "accept_failed", uv_strerror(status));
+    return;
+  }
+  if (self.draining_ || self.stopping_) return;
+  auto config = self.shared_.config();
+  if (socket->listener_index >= config->listeners.size()) return;
+  const bool admitted = self.shared_.admitConnection(config->server.max_connections);
+  auto* session = new Session(self, socket->listener_index, std::move(config));
+  self.sessions_.insert(session);
+  session->accept(server, !admitted);
+}
+
+void Worker::sessionEnded(Session* session) {
+  sessions_.erase(session);
+  delete session;
+  maybeFinish();
+}
+
+void Worker::onAsync(uv_async_t* handle) {
+  auto* self = static_cast<Worker*>(handle->data);
+  const int commands = self->commands_.exchange(0);
+  if ((commands & kStop) != 0) {
+    self->stop();
+  } else if ((commands & kDrain) != 0) {
+    self->drain();
+  }
+}
+
+void Worker::onTick(uv_timer_t* handle) {
+  auto* self = static_cast<Worker*>(handle->data);
+  self->wheel_->advance(uv_now(&self->loop_));
+}
+
+void Worker::drain() {
+  if (draining_) return;
+  draining_ = true;
+  closeListeners();
+  // Copy: sessions may end (and leave the set) while being drained.
+  const std::vector<Session*> sessions(sessions_.begin(), sessions_.end());
+  for (Session* session : sessions) {
+    if (sessions_.count(session) != 0) session->drain();
+  }
+  maybeFinish();
+}
+
+void Worker::stop() {
+  stopping_ = true;
+  draining_ = true;
+  closeListeners();
+  const std::vector<Session*> sessions(sessions_.begin(), sessions_.end());
+  for (Session* session : sessions) {
+    if (sessions_.count(session) != 0) session->abort();
+  }
+  maybeFinish();
+}
+
+void Worker::maybeFinish() {
+  if (!draining_ || !sessions_.empty() || handles_closed_) return;
+  handles_closed_ = true;
+  closeListeners();
+  uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+  std::lock_guard lock(async_mutex_);
+  async_open_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+}
+
+} // namespace wsgate::proxy

@@ -1,0 +1,98 @@
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "proxy/balancer/balancer.h"
+#include "proxy/core/buffer_pool.h"
+#include "proxy/core/timer_wheel.h"
+#include "proxy/server/shared_state.h"
+
+namespace wsgate::proxy {
+
+class Session;
+
+// One event loop on one thread, with its own SO_REUSEPORT socket for every listener, its own
+// buffer pool, timer wheel and balancers. Sessions never leave the worker that accepted them.
+class Worker {
+public:
+  // `listen_fds[i]` is this worker's bound socket for config listener i.
+  // `on_finished` runs on the worker's thread once its loop has ended.
+  Worker(SharedState& shared, unsigned index, std::vector<int> listen_fds,
+         std::function<void()> on_finished);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  void join();
+  // Thread-safe: stop accepting, close every session with 1001, end when none is left.
+  void requestDrain() { post(kDrain); }
+  // Thread-safe: close everything now.
+  void requestStop() { post(kStop); }
+  bool finished() const { return finished_.load(); }
+
+  // For sessions, on this worker's thread.
+  uv_loop_t* loop() { return &loop_; }
+  BufferPool& pool() { return pool_; }
+  TimerWheel& wheel() { return *wheel_; }
+  SharedState& shared() { return shared_; }
+  unsigned index() const { return index_; }
+  bool draining() const { return draining_; }
+  Balancer& balancer(const config::Pool& pool);
+  void sessionEnded(Session* session);
+  std::size_t sessionCount() const { return sessions_.size(); }
+
+private:
+  static constexpr int kDrain = 1;
+  static constexpr int kStop = 2;
+
+  struct ListenSocket {
+    uv_tcp_t tcp{};
+    Worker* worker = nullptr;
+    std::size_t listener_index = 0;
+  };
+
+  void post(int command);
+  void run();
+  void openListeners();
+  void closeListeners();
+  void drain();
+  void stop();
+  void maybeFinish();
+  static void onAsync(uv_async_t* handle);
+  static void onTick(uv_timer_t* handle);
+  static void onConnection(uv_stream_t* server, int status);
+
+  SharedState& shared_;
+  unsigned index_;
+  std::vector<int> listen_fds_;
+  uv_loop_t loop_{};
+  uv_async_t async_{};
+  uv_timer_t tick_{};
+  BufferPool pool_;
+  std::unique_ptr<TimerWheel> wheel_;
+  std::vector<std::unique_ptr<ListenSocket>> listeners_;
+  std::unordered_set<Session*> sessions_;
+  std::map<std::string, std::unique_ptr<Balancer>> balancers_;
+  std::function<void()> on_finished_;
+  std::mutex async_mutex_;
+  bool async_open_ = true; // post() may signal async_ (guarded by async_mutex_)
+  std::atomic<int> commands_{0};
+  std::atomic<bool> finished_{false};
+  bool draining_ = false;
+  bool stopping_ = false;
+  bool handles_closed_ = false;
+  std::thread thread_;
+};
+
+} // namespace wsgate::proxy

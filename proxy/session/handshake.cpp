@@ -1,0 +1,428 @@
+// The upgrade handshake of a session: the client's request, routing and admission, the
+// backend connection, the forwarded request and the backend's 101.
+#include <cstring>
+#include <string>
+
+#include "common/config/routing.h"
+#include "common/http/error_response.h"
+#include "common/ws/handshake.h"
+#include "proxy/server/worker.h"
+#include "proxy/session/session.h"
+#include "proxy/transport/address.h"
+
+namespace wsgate::proxy {
+
+namespace {
+
+// Frames a client may pipeline behind its request before the 101 (browsers send none).
+constexpr std::size_t kMaxEarlyClientBytes = 64 * 1024;
+
+// Hop-by-hop headers (RFC 9110 section 7.6.1) and the ones wsgate sets itself.
+bool isHopByHop(std::string_view name) {
+  static constexpr std::string_view kNames[] = {
+      "connection", "keep-alive",  "proxy-connection", "te",       "trailer",
+      "transfer-encoding", "upgrade", "proxy-authorization", "proxy-authenticate"};
+  for (const std::string_view hop : kNames) {
+    if (ws::equalsIgnoreCase(name, hop)) return true;
+  }
+  return false;
+}
+
+// True when the request's Connection header names `name` as hop-by-hop.
+bool listedInConnection(const http::HeaderList& headers, std::string_view name) {
+  const auto connection = headers.getAll("connection");
+  return connection && ws::headerHasToken(*connection, name);
+}
+
+std::vector<std::string> splitTokens(std::string_view value) {
+  std::vector<std::string> out;
+  while (!value.empty()) {
+    const std::size_t comma = value.find(',');
+    const std::string_view item = ws::trimOws(value.substr(0, comma));
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+} // namespace
+
+void Session::reject(int status, std::string_view reason, Termination termination,
+                     std::vector<http::Header> extra_headers) {
+  http_status_ = status;
+  termination_ = termination;
+  error_.assign(reason);
+  disarm(kHandshakeTimer);
+  if (backend_.stream) abortLeg(backend_);
+  for (auto& retired : retired_) retired->close();
+  handshake_.reset();
+  setState(State::Rejecting);
+  if (!client_.stream || client_.stream->closing()) return;
+  const std::string body = std::string(reason) + "\n";
+  client_.stream->writeCopy(http::buildErrorResponse(status, body, extra_headers));
+  // Lingering close: send FIN after the response and read (and drop) what the client still
+  // sends, so that closing does not reset the connection before the client read the answer.
+  client_.stream->shutdownWrite();
+  client_.stream->startRead();
+  arm(kCloseTimer, kLingerMs);
+}
+
+void Session::onRequestData(std::span<const uint8_t> bytes) {
+  Handshake& hs = *handshake_;
+  const http::ParseResult result = hs.request.feed(bytes);
+  if (result.status == http::ParseStatus::NeedMore) return;
+  if (result.status == http::ParseStatus::Error) {
+    const http::ParseError& error = hs.request.error();
+    reject(error.http_status, error.reason, Termination::HandshakeRejected);
+    return;
+  }
+  const std::span<const uint8_t> early = bytes.subspan(result.consumed);
+  if (early.size() > kMaxEarlyClientBytes) {
+    reject(400, "frames sent before the handshake completed", Termination::HandshakeRejected);
+    return;
+  }
+  hs.early_client.assign(early.begin(), early.end());
+  client_.stream->stopRead(); // until the backend answers
+  handleRequest();
+}
+
+void Session::handleRequest() {
+  Handshake& hs = *handshake_;
+  const http::Request& request = hs.request.request();
+  const http::HeaderList& headers = request.headers;
+  path_ = request.target.substr(0, request.target.find('?')); // the query may hold secrets
+  if (request.method != "GET") {
+    reject(405, "a WebSocket upgrade must use GET", Termination::HandshakeRejected,
+           {{"Allow", "GET"}});
+    return;
+  }
+  if (request.version_major != 1 || request.version_minor != 1) {
+    reject(400, "a WebSocket upgrade needs HTTP/1.1", Termination::HandshakeRejected);
+    return;
+  }
+  const auto host = headers.get("host");
+  if (!host || host->empty()) {
+    reject(400, "missing Host header", Termination::HandshakeRejected);
+    return;
+  }
+  const auto upgrade = headers.getAll("upgrade");
+  if (!upgrade || !ws::headerHasToken(*upgrade, "websocket")) {
+    reject(400, "missing or wrong Upgrade header: expected 'Upgrade: websocket'",
+           Termination::HandshakeRejected);
+    return;
+  }
+  if (!listedInConnection(headers, "upgrade")) {
+    reject(400, "the Connection header must contain 'Upgrade'", Termination::HandshakeRejected);
+    return;
+  }
+  if (request.has_body) {
+    reject(400, "a WebSocket upgrade request has no body", Termination::HandshakeRejected);
+    return;
+  }
+  const auto version = headers.get("sec-websocket-version");
+  if (!version || ws::trimOws(*version) != "13") {
+    reject(426, "unsupported Sec-WebSocket-Version: this server speaks version 13",
+           Termination::HandshakeRejected, {{"Sec-WebSocket-Version", "13"}});
+    return;
+  }
+  const auto key = headers.get("sec-websocket-key");
+  if (!key || headers.count("sec-websocket-key") != 1 || !ws::isValidKey(ws::trimOws(*key))) {
+    reject(400, "missing or invalid Sec-WebSocket-Key: it must be the base64 of 16 bytes",
+           Termination::HandshakeRejected);
+    return;
+  }
+  hs.key.assign(ws::trimOws(*key));
+  hs.host.assign(*host);
+  if (!routeRequest(request)) return;
+  connectBackend();
+}
+
+bool Session::routeRequest(const http::Request& request) {
+  Handshake& hs = *handshake_;
+  const std::string path = request.target.substr(0, request.target.find('?'));
+  route_ = config::matchRoute(*config_, listener_index_, hs.host, path);
+  if (route_ == nullptr) {
+    reject(404, "no route for host '" + config::hostWithoutPort(hs.host) + "' and path '" + path +
+                    "'",
+           Termination::HandshakeRejected);
+    return false;
+  }
+  pool_ = &config_->pools[route_->pool_index];
+  policy_ = route_->policy_ptr;
+  const auto origin = request.headers.get("origin");
+  if (!policy_->allowed_origins.empty() &&
+      (!origin || !config::originAllowed(*policy_, *origin))) {
+    reject(403,
+           origin ? "origin '" + std::string(*origin) + "' is not allowed on this route"
+                  : std::string("an Origin header is required on this route"),
+           Termination::HandshakeRejected);
+    return false;
+  }
+  if (!worker_.shared().admitIp(client_ip_, policy_->max_connections_per_ip)) {
+    reject(429, "too many connections from " + client_ip_, Termination::HandshakeRejected,
+           {{"Retry-After", "1"}});
+    return false;
+  }
+  counted_ip_ = client_ip_;
+  if (const auto protocols = request.headers.getAll("sec-websocket-protocol")) {
+    hs.offered_protocols = splitTokens(*protocols);
+  }
+  hs.tried.assign(pool_->backends.size(), false);
+  return true;
+}
+
+void Session::retireBackend() {
+  if (!backend_.stream) return;
+  backend_.stream->close();
+  retired_.push_back(std::move(backend_.stream));
+  backend_.established = false;
+}
+
+void Session::connectBackend() {
+  Handshake& hs = *handshake_;
+  const auto index = worker_.balancer(*pool_).pick(*pool_, hs.tried);
+  if (!index) {
+    const bool timeout = last_connect_error_ == "connect timeout";
+    reject(timeout ? 504 : 502,
+           "no backend of pool '" + pool_->name + "' accepted the connection (last error: " +
+               last_connect_error_ + ")",
+           timeout ? Termination::BackendTimeout : Termination::BackendUnreachable);
+    return;
+  }
+  hs.tried[*index] = true;
+  hs.backend_index = *index;
+  const config::Backend& backend = pool_->backends[*index];
+  upstream_addr_ = config::formatAddress(backend.address);
+  if (backend.tls) {
+    last_connect_error_ = "TLS to backends (wss://) is not supported by this build";
+    connectBackend();
+    return;
+  }
+  setState(State::Connecting);
+  arm(kHandshakeTimer, static_cast<uint64_t>(pool_->connect_timeout.count()));
+  sockaddr_storage address{};
+  if (literalSockaddr(backend.address, address)) {
+    startConnect(reinterpret_cast<const sockaddr*>(&address));
+    return;
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hs.resolve.data = this;
+  const std::string port = std::to_string(backend.address.port);
+  if (uv_getaddrinfo(worker_.loop(), &hs.resolve, &Session::onResolved,
+                     backend.address.host.c_str(), port.c_str(), &hints) != 0) {
+    last_connect_error_ = "cannot resolve " + backend.address.host;
+    connectBackend();
+  } else {
+    ++open_handles_; // the resolver request keeps the session alive
+  }
+}
+
+void Session::onResolved(uv_getaddrinfo_t* request, int status, addrinfo* result) {
+  auto* self = static_cast<Session*>(request->data);
+  --self->open_handles_;
+  if (self->state_ != State::Connecting || !self->handshake_) {
+    uv_freeaddrinfo(result);
+    if (self->open_handles_ == 0) self->finish();
+    return;
+  }
+  if (status != 0 || result == nullptr) {
+    self->last_connect_error_ = std::string("DNS: ") + uv_strerror(status);
+    uv_freeaddrinfo(result);
+    self->connectBackend();
+    return;
+  }
+  self->startConnect(result->ai_addr);
+  uv_freeaddrinfo(result);
+}
+
+void Session::startConnect(const sockaddr* address) {
+  backend_.stream = std::make_unique<TcpStream>(worker_.loop(), worker_.pool(), *this);
+  ++open_handles_;
+  upstream_addr_ = formatSockaddr(address);
+  const int rc = backend_.stream->connect(address);
+  if (rc != 0) {
+    last_connect_error_ = uv_strerror(rc);
+    retireBackend();
+    connectBackend();
+  }
+}
+
+void Session::onStreamConnect(Stream& stream, int status) {
+  if (legOf(stream) != &backend_ || state_ != State::Connecting) return;
+  onBackendConnected(status);
+}
+
+void Session::onBackendConnected(int status) {
+  if (status != 0) {
+    last_connect_error_ = std::string(uv_strerror(status));
+    retireBackend();
+    connectBackend();
+    return;
+  }
+  backend_.established = true;
+  backend_.stream->setNoDelay();
+  sendUpgradeRequest();
+  setState(State::AwaitingResponse);
+  arm(kHandshakeTimer, static_cast<uint64_t>(pool_->handshake_timeout.count()));
+  backend_.stream->startRead();
+}
+
+void Session::sendUpgradeRequest() {
+  Handshake& hs = *handshake_;
+  const http::Request& request = hs.request.request();
+  std::string& out = hs.forwarded;
+  out.reserve(512);
+  out += "GET ";
+  out += request.target;
+  out += " HTTP/1.1\r\n";
+  std::string forwarded_for;
+  for (const http::Header& header : request.headers) {
+    const std::string_view name = header.name;
+    if (isHopByHop(name) || listedInConnection(request.headers, name) ||
+        ws::equalsIgnoreCase(name, "sec-websocket-extensions") ||
+        ws::equalsIgnoreCase(name, "x-forwarded-proto") ||
+        ws::equalsIgnoreCase(name, "x-forwarded-host")) {
+      continue;
+    }
+    if (ws::equalsIgnoreCase(name, "x-forwarded-for")) {
+      if (!forwarded_for.empty()) forwarded_for += ", ";
+      forwarded_for += header.value;
+      continue;
+    }
+    out += header.name;
+    out += ": ";
+    out += header.value;
+    out += "\r\n";
+  }
+  if (!forwarded_for.empty()) forwarded_for += ", ";
+  forwarded_for += client_ip_;
+  out += "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+  out += "X-Forwarded-For: " + forwarded_for + "\r\n";
+  out += "X-Forwarded-Proto: ws\r\n";
+  out += "X-Forwarded-Host: " + hs.host + "\r\n\r\n";
+  backend_.stream->writeCopy(std::string_view(out));
+}
+
+void Session::onResponseData(std::span<const uint8_t> bytes) {
+  Handshake& hs = *handshake_;
+  const http::ParseResult result = hs.response.feed(bytes);
+  if (result.status == http::ParseStatus::NeedMore) return;
+  if (result.status == http::ParseStatus::Error) {
+    reject(502, std::string("the backend sent a malformed response: ") + hs.response.error().reason,
+           Termination::BackendRejected);
+    return;
+  }
+  const std::span<const uint8_t> early = bytes.subspan(result.consumed);
+  std::vector<uint8_t> early_backend(early.begin(), early.end());
+  handleResponse();
+  if (state_ == State::AwaitingResponse) openSession(early_backend);
+}
+
+void Session::handleResponse() {
+  Handshake& hs = *handshake_;
+  const http::Response& response = hs.response.response();
+  const http::HeaderList& headers = response.headers;
+  if (response.status != 101) {
+    reject(502,
+           "the backend answered " + std::to_string(response.status) + " " + response.reason +
+               " instead of 101 Switching Protocols",
+           Termination::BackendRejected);
+    return;
+  }
+  const auto upgrade = headers.getAll("upgrade");
+  const auto connection = headers.getAll("connection");
+  if (!upgrade || !ws::headerHasToken(*upgrade, "websocket") || !connection ||
+      !ws::headerHasToken(*connection, "upgrade")) {
+    reject(502, "the backend's 101 lacks 'Upgrade: websocket' or 'Connection: Upgrade'",
+           Termination::BackendRejected);
+    return;
+  }
+  const auto accept = headers.get("sec-websocket-accept");
+  if (!accept || ws::trimOws(*accept) != ws::computeAccept(hs.key)) {
+    reject(502,
+           "the backend sent a wrong Sec-WebSocket-Accept: '" +
+               std::string(accept ? *accept : "(none)") + "'",
+           Termination::BackendRejected);
+    return;
+  }
+  if (const auto extensions = headers.get("sec-websocket-extensions")) {
+    reject(502, "the backend chose extensions wsgate did not offer: '" + std::string(*extensions) +
+                    "'",
+           Termination::BackendRejected);
+    return;
+  }
+  if (const auto protocol = headers.get("sec-websocket-protocol")) {
+    const std::string chosen(ws::trimOws(*protocol));
+    bool offered = false;
+    for (const std::string& p : hs.offered_protocols) offered = offered || p == chosen;
+    if (!offered) {
+      reject(502, "the backend chose subprotocol '" + chosen + "' which the client did not offer",
+             Termination::BackendRejected);
+      return;
+    }
+    protocol_ = chosen;
+  }
+  std::string out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\nSec-WebSocket-Accept: ";
+  out += ws::trimOws(*accept);
+  out += "\r\n";
+  for (const http::Header& header : headers) {
+    const std::string_view name = header.name;
+    if (isHopByHop(name) || ws::equalsIgnoreCase(name, "sec-websocket-accept") ||
+        ws::equalsIgnoreCase(name, "content-length")) {
+      continue;
+    }
+    out += header.name;
+    out += ": ";
+    out += header.value;
+    out += "\r\n";
+  }
+  out += "\r\n";
+  http_status_ = 101;
+  client_.stream->writeCopy(std::string_view(out));
+}
+
+void Session::openSession(std::span<const uint8_t> early_backend_bytes) {
+  disarm(kHandshakeTimer);
+  ws::ParserOptions options;
+  options.max_frame_size = policy_->max_frame_size;
+  options.max_message_size = policy_->max_message_size;
+  options.validate_utf8 = policy_->utf8 == config::Utf8Mode::Strict;
+  options.allow_binary = policy_->allow_binary;
+  options.peer = ws::Role::Client;
+  to_backend_.configure(options);
+  options.peer = ws::Role::Server;
+  to_client_.configure(options);
+  std::vector<uint8_t> early_client = std::move(handshake_->early_client);
+  handshake_.reset(); // the handshake's buffers are not kept for the session's life
+  setState(State::Open);
+  opened_ms_ = now();
+  last_client_rx_ms_ = opened_ms_;
+  last_activity_ms_ = opened_ms_;
+  if (policy_->ping_interval.count() > 0) {
+    arm(kPingTimer, static_cast<uint64_t>(policy_->ping_interval.count()));
+  }
+  if (policy_->idle_timeout.count() > 0) {
+    arm(kIdleTimer, static_cast<uint64_t>(policy_->idle_timeout.count()));
+  }
+  if (policy_->max_session_lifetime.count() > 0) {
+    arm(kLifetimeTimer, static_cast<uint64_t>(policy_->max_session_lifetime.count()));
+  }
+  const auto feedEarly = [this](Relay& relay, Leg& from, Leg& to, std::span<const uint8_t> bytes) {
+    if (bytes.empty() || state_ != State::Open) return;
+    Block* block = worker_.pool().acquire();
+    std::memcpy(block->data.data(), bytes.data(), bytes.size());
+    relayData(relay, from, to, block, block->data.data(), bytes.size());
+    worker_.pool().release(block);
+  };
+  feedEarly(to_client_, backend_, client_, early_backend_bytes);
+  feedEarly(to_backend_, client_, backend_, early_client);
+  if (state_ == State::Open || state_ == State::Closing) {
+    if (!client_.ended) client_.stream->startRead();
+  }
+}
+
+} // namespace wsgate::proxy

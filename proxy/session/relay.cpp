@@ -1,0 +1,176 @@
+#include "proxy/session/relay.h"
+
+#include <algorithm>
+
+#include "common/ws/close.h"
+#include "proxy/session/session.h"
+
+namespace wsgate::proxy {
+
+Relay::Relay(Session& session, Leg& from, Leg& to, bool from_client)
+    : session_(session), from_(from), to_(to), from_client_(from_client) {}
+
+void Relay::emitRange(std::size_t from, std::size_t to) {
+  if (to <= from || !forwarding_) return;
+  pieces_.push_back(Piece{chunk_ + from, 0, to - from});
+}
+
+void Relay::emitOwned(const uint8_t* data, std::size_t size) {
+  if (size == 0 || !forwarding_) return;
+  // Owned bytes are copied into scratch_; pieces_ keeps their offset until flush().
+  const std::size_t offset = scratch_.size();
+  scratch_.insert(scratch_.end(), data, data + size);
+  pieces_.push_back(Piece{nullptr, offset, size});
+  owned_ = true;
+}
+
+void Relay::emitHeld() {
+  if (held_.empty()) return;
+  emitOwned(held_.data(), held_.size());
+  held_.clear();
+}
+
+void Relay::flush() {
+  if (pieces_.empty() || to_.stream == nullptr || to_.stream->closing()) {
+    pieces_.clear();
+    scratch_.clear();
+    owned_ = false;
+    return;
+  }
+  if (owned_ || pieces_.size() > 8) {
+    std::vector<uint8_t> out;
+    for (const Piece& piece : pieces_) {
+      const uint8_t* data = piece.data != nullptr ? piece.data : scratch_.data() + piece.offset;
+      out.insert(out.end(), data, data + piece.size);
+    }
+    to_.stream->writeCopy(std::span<const uint8_t>(out));
+  } else {
+    uv_buf_t bufs[8];
+    unsigned n = 0;
+    for (const Piece& piece : pieces_) {
+      bufs[n++] = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(piece.data)),
+                              static_cast<unsigned>(piece.size));
+    }
+    to_.stream->writeBlock(block_, bufs, n);
+  }
+  pieces_.clear();
+  scratch_.clear();
+  owned_ = false;
+}
+
+void Relay::inject(const ws::ControlFrame& frame, bool is_close) {
+  if (atBoundary() && pieces_.empty()) {
+    if (to_.stream != nullptr && !to_.stream->closing()) to_.stream->writeCopy(frame.bytes());
+    session_.onInjected(*this, is_close);
+    return;
+  }
+  pending_ = frame;
+  pending_is_close_ = is_close;
+}
+
+void Relay::injectPending() {
+  if (!pending_) return;
+  emitOwned(pending_->bytes().data(), pending_->size());
+  const bool is_close = pending_is_close_;
+  pending_.reset();
+  session_.onInjected(*this, is_close);
+}
+
+void Relay::onData(Block* block, const uint8_t* data, std::size_t length) {
+  block_ = block;
+  chunk_ = data;
+  out_from_ = 0;
+  stop_ = false;
+  // A frame in progress began in an earlier chunk; its first bytes are either forwarded
+  // already or held (held_ not empty).
+  frame_start_ = parser_.atFrameBoundary() ? 0 : kBefore;
+  const ws::FeedResult result = parser_.feed(std::span<const uint8_t>(data, length), *this);
+  if (stop_) {
+    // The session stopped this direction inside the chunk (a policy close); what came before the
+    // stopping frame is already in pieces_.
+    flush();
+    chunk_ = nullptr;
+    session_.onPolicyStop(*this);
+    return;
+  }
+  if (!result.ok()) {
+    const bool started_here = frame_start_ != kBefore;
+    const bool mid_frame = !started_here && held_.empty();
+    if (started_here) emitRange(out_from_, frame_start_);
+    held_.clear();
+    flush();
+    chunk_ = nullptr;
+    session_.onViolation(*this, result.error, mid_frame);
+    return;
+  }
+  const std::size_t start = frame_start_ == kBefore ? 0 : frame_start_;
+  if (capturing_pong_ || (from_client_ && parser_.inHeader())) {
+    // Hold the unfinished frame back: it may be a pong of wsgate's own, to be cut out.
+    emitRange(out_from_, start);
+    held_.insert(held_.end(), data + start, data + length);
+  } else {
+    emitRange(out_from_, length);
+  }
+  out_from_ = length;
+  if (pending_ && atBoundary()) injectPending();
+  flush();
+  chunk_ = nullptr;
+}
+
+void Relay::onFrameHeader(const ws::FrameHeader& header) {
+  if (stop_) return;
+  ++frames_;
+  if (from_client_ && header.opcode == ws::Opcode::Pong) {
+    // Hold the pong until its payload shows whose it is.
+    if (frame_start_ != kBefore) {
+      emitRange(out_from_, frame_start_);
+      out_from_ = frame_start_;
+    }
+    capturing_pong_ = true;
+    return;
+  }
+  if (!held_.empty()) {
+    // A header held back at the end of the last chunk turned out not to be a pong.
+    emitHeld();
+  }
+  if (from_client_ && (header.opcode == ws::Opcode::Text || header.opcode == ws::Opcode::Binary)) {
+    if (!session_.onClientMessageStart()) {
+      stop_ = true;
+      if (frame_start_ != kBefore) emitRange(out_from_, frame_start_);
+    }
+  }
+}
+
+void Relay::onFrameEnd(const ws::FrameHeader& header, std::span<const uint8_t> control,
+                       std::size_t end) {
+  if (stop_) return;
+  const std::size_t start = frame_start_ == kBefore ? 0 : frame_start_;
+  if (!ws::isControl(header.opcode)) {
+    if (header.fin) ++from_.messages_in;
+  } else if (capturing_pong_) {
+    capturing_pong_ = false;
+    if (session_.isOwnPong(control)) {
+      held_.clear();
+      out_from_ = end; // cut the pong out
+    } else {
+      emitHeld();
+      out_from_ = start;
+    }
+  } else if (header.opcode == ws::Opcode::Close) {
+    ws::ClosePayload close;
+    ws::parseClosePayload(control, close); // already validated by the parser
+    if (!session_.onCloseFrame(*this, close.code, close.reason)) {
+      // wsgate already closed `to` itself: this close answers it and goes no further.
+      if (frame_start_ != kBefore) emitRange(out_from_, frame_start_);
+      out_from_ = end;
+    }
+  }
+  frame_start_ = end;
+  if (pending_) {
+    emitRange(out_from_, end);
+    out_from_ = end;
+    injectPending();
+  }
+}
+
+} // namespace wsgate::proxy

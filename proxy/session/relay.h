@@ -1,0 +1,118 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/ws/frame_parser.h"
+#include "common/ws/frame_writer.h"
+#include "proxy/transport/tcp_stream.h"
+
+namespace wsgate::proxy {
+
+class Session;
+
+// One TCP connection of a session (the client's or the backend's) and its close state.
+struct Leg {
+  explicit Leg(const char* leg_name) : name(leg_name) {}
+
+  const char* name; // "client" or "backend"
+  std::unique_ptr<TcpStream> stream;
+  bool established = false;    // connected (backend) or accepted (client)
+  bool close_received = false; // a close frame came from this peer
+  bool close_sent = false;     // a close frame went to this peer (relayed or wsgate's own)
+  bool ended = false;          // the peer's TCP side ended (EOF or error)
+  bool handle_closed = false;  // the stream's handle is closed
+  // The close that ended this leg: its code (1006 when TCP ended without one), reason and
+  // who sent it first ("client", "backend" or "proxy"). Code 0: not closing yet.
+  uint16_t close_code = 0;
+  std::string close_reason;
+  const char* closed_by = "";
+  uint64_t bytes_in = 0; // bytes read from this peer
+  uint64_t messages_in = 0;
+
+  bool closeDone() const { return (close_received && close_sent) || ended; }
+  void recordClose(uint16_t code, std::string_view reason, const char* by) {
+    if (close_code != 0) return;
+    close_code = code;
+    close_reason.assign(reason);
+    closed_by = by;
+  }
+};
+
+// Frames flowing one way, from `from` to `to`: a streaming parser watches every byte, valid
+// bytes are forwarded unchanged and without copy, control frames wsgate injects go out only at
+// frame boundaries, and wsgate's own pongs (from the client) are cut out of the stream.
+class Relay final : public ws::FrameSink {
+public:
+  Relay(Session& session, Leg& from, Leg& to, bool from_client);
+
+  void configure(const ws::ParserOptions& options) { parser_ = ws::FrameParser(options); }
+  // Handles bytes read from `from`.
+  void onData(Block* block, const uint8_t* data, std::size_t length);
+  // True when the bytes forwarded to `to` end at a frame boundary.
+  bool atBoundary() const { return parser_.atFrameBoundary() || !held_.empty(); }
+  // Writes `frame` to `to` now when at a boundary, else at the next frame end. `is_close`
+  // tells the session when it went out.
+  void inject(const ws::ControlFrame& frame, bool is_close);
+  bool hasPending() const { return pending_.has_value(); }
+  // Stop forwarding: what comes from `from` is parsed (to see its close) but dropped.
+  void stopForwarding() { forwarding_ = false; }
+  bool forwarding() const { return forwarding_; }
+  const ws::FrameParser& parser() const { return parser_; }
+  Leg& from() { return from_; }
+  Leg& to() { return to_; }
+  uint64_t frames() const { return frames_; }
+
+  // FrameSink
+  void onFrameHeader(const ws::FrameHeader& header) override;
+  void onFrameEnd(const ws::FrameHeader& header, std::span<const uint8_t> control,
+                  std::size_t end) override;
+
+private:
+  static constexpr std::size_t kBefore = static_cast<std::size_t>(-1);
+  // A piece of output: a range of the current chunk, or (owned) bytes in out_copy_.
+  struct Piece {
+    const uint8_t* data; // into the chunk; nullptr for an owned piece
+    std::size_t offset;  // into scratch_, for an owned piece
+    std::size_t size;
+  };
+
+  void emitRange(std::size_t from, std::size_t to);
+  void emitOwned(const uint8_t* data, std::size_t size);
+  void emitHeld();
+  void flush();
+  void injectPending();
+
+  Session& session_;
+  Leg& from_;
+  Leg& to_;
+  bool from_client_;
+  bool forwarding_ = true;
+  ws::FrameParser parser_;
+  uint64_t frames_ = 0;
+
+  // Per chunk: the chunk, where the current frame began in it (kBefore: in an earlier chunk),
+  // and where the part not yet emitted begins.
+  Block* block_ = nullptr;
+  const uint8_t* chunk_ = nullptr;
+  std::size_t frame_start_ = 0;
+  std::size_t out_from_ = 0;
+  bool stop_ = false; // a policy stop inside this chunk: ignore the rest
+  std::vector<Piece> pieces_;
+  bool owned_ = false;           // some piece lives in scratch_
+  std::vector<uint8_t> scratch_; // the bytes of owned pieces
+
+  // Bytes of the current frame held back from `to`: a header not yet complete, or a client pong
+  // that may be wsgate's own. Non-empty only in the client->backend direction.
+  std::vector<uint8_t> held_;
+  bool capturing_pong_ = false;
+
+  std::optional<ws::ControlFrame> pending_;
+  bool pending_is_close_ = false;
+};
+
+} // namespace wsgate::proxy

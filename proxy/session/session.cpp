@@ -1,0 +1,606 @@
+#include "proxy/session/session.h"
+
+#include <cstring>
+#include <string>
+
+#include "common/ws/close.h"
+#include "common/ws/frame_writer.h"
+#include "proxy/core/logger.h"
+#include "proxy/server/worker.h"
+
+namespace wsgate::proxy {
+
+namespace {
+
+// Writes queued toward a peer beyond this stop reading the other peer; reading resumes below the
+// low watermark. Bounds what a slow reader makes wsgate hold per direction.
+constexpr std::size_t kHighWatermark = 256 * 1024;
+constexpr std::size_t kLowWatermark = 64 * 1024;
+// How long a close handshake, or the lingering close after an HTTP error, may take.
+constexpr uint64_t kCloseTimeoutMs = 5000;
+// wsgate's pings carry this tag and a counter, so their pongs are told apart from the
+// application's.
+constexpr std::string_view kPingTag = "wsgate-hb:";
+
+Termination terminationFor(ws::ParseError error) {
+  switch (error) {
+  case ws::ParseError::InvalidUtf8:
+  case ws::ParseError::InvalidCloseReason:
+    return Termination::Utf8Invalid;
+  case ws::ParseError::FrameTooBig:
+    return Termination::FrameTooBig;
+  case ws::ParseError::MessageTooBig:
+    return Termination::MessageTooBig;
+  case ws::ParseError::BinaryNotAllowed:
+    return Termination::BinaryNotAllowed;
+  default:
+    return Termination::ProtocolError;
+  }
+}
+
+} // namespace
+
+const char* toString(Termination termination) {
+  switch (termination) {
+  case Termination::None:
+    return "none";
+  case Termination::Normal:
+    return "normal";
+  case Termination::HandshakeRejected:
+    return "handshake_rejected";
+  case Termination::HandshakeTimeout:
+    return "handshake_timeout";
+  case Termination::ClientAborted:
+    return "client_aborted";
+  case Termination::BackendUnreachable:
+    return "backend_unreachable";
+  case Termination::BackendTimeout:
+    return "backend_timeout";
+  case Termination::BackendRejected:
+    return "backend_rejected";
+  case Termination::ClientLost:
+    return "client_lost";
+  case Termination::BackendLost:
+    return "backend_lost";
+  case Termination::ProtocolError:
+    return "protocol_error";
+  case Termination::Utf8Invalid:
+    return "utf8_invalid";
+  case Termination::FrameTooBig:
+    return "frame_too_big";
+  case Termination::MessageTooBig:
+    return "message_too_big";
+  case Termination::BinaryNotAllowed:
+    return "binary_not_allowed";
+  case Termination::RateLimited:
+    return "rate_limited";
+  case Termination::Lifetime:
+    return "lifetime";
+  case Termination::IdleTimeout:
+    return "idle_timeout";
+  case Termination::HeartbeatTimeout:
+    return "heartbeat_timeout";
+  case Termination::MidFrameViolation:
+    return "mid_frame_violation";
+  case Termination::Drain:
+    return "drain";
+  case Termination::CloseTimeout:
+    return "close_timeout";
+  case Termination::Shutdown:
+    return "shutdown";
+  }
+  return "unknown";
+}
+
+const char* Session::toString(State state) {
+  switch (state) {
+  case State::ReadingRequest:
+    return "reading_request";
+  case State::Connecting:
+    return "connecting";
+  case State::AwaitingResponse:
+    return "awaiting_response";
+  case State::Open:
+    return "open";
+  case State::Closing:
+    return "closing";
+  case State::Rejecting:
+    return "rejecting";
+  case State::Closed:
+    return "closed";
+  }
+  return "unknown";
+}
+
+Session::Session(Worker& worker, std::size_t listener_index,
+                 std::shared_ptr<const config::Config> config)
+    : worker_(worker), listener_index_(listener_index), config_(std::move(config)),
+      id_(worker.shared().nextConnectionId()), client_("client"), backend_("backend"),
+      to_backend_(*this, client_, backend_, true), to_client_(*this, backend_, client_, false) {
+  for (int i = 0; i < kTimerCount; ++i) {
+    timers_[static_cast<std::size_t>(i)].owner = this;
+    timers_[static_cast<std::size_t>(i)].purpose = i;
+  }
+  started_ms_ = now();
+}
+
+Session::~Session() {
+  for (TimerEntry& timer : timers_) TimerWheel::disarm(timer);
+}
+
+uint64_t Session::now() const { return uv_now(const_cast<Worker&>(worker_).loop()); }
+
+void Session::arm(Timer timer, uint64_t delay_ms) {
+  worker_.wheel().arm(timers_[static_cast<std::size_t>(timer)], now() + delay_ms);
+}
+
+void Session::disarm(Timer timer) { TimerWheel::disarm(timers_[static_cast<std::size_t>(timer)]); }
+
+void Session::setState(State state) {
+  if (state_ == State::Closed) return;
+  state_ = state;
+}
+
+Leg* Session::legOf(Stream& stream) {
+  if (client_.stream && &stream == client_.stream.get()) return &client_;
+  if (backend_.stream && &stream == backend_.stream.get()) return &backend_;
+  return nullptr; // a retired backend attempt
+}
+
+void Session::accept(uv_stream_t* server, bool over_capacity) {
+  client_.stream = std::make_unique<TcpStream>(worker_.loop(), worker_.pool(), *this);
+  ++open_handles_;
+  if (client_.stream->accept(server) != 0) {
+    termination_ = Termination::ClientAborted;
+    setState(State::Closed);
+    client_.stream->close();
+    return;
+  }
+  client_.established = true;
+  client_.stream->setNoDelay();
+  client_addr_ = client_.stream->peerAddress();
+  client_ip_ = client_addr_.substr(0, client_addr_.rfind(':'));
+  if (client_ip_.starts_with('[')) client_ip_ = client_ip_.substr(1, client_ip_.size() - 2);
+  counted_ = !over_capacity;
+  if (over_capacity) {
+    reject(503, "wsgate is at server.max_connections; retry later", Termination::HandshakeRejected,
+           {{"Retry-After", "1"}});
+    return;
+  }
+  handshake_ = std::make_unique<Handshake>();
+  arm(kHandshakeTimer,
+      static_cast<uint64_t>(config_->defaultPolicy().handshake_timeout.count()));
+  client_.stream->startRead();
+}
+
+void Session::onStreamData(Stream& stream, Block* block, std::size_t length) {
+  Leg* leg = legOf(stream);
+  if (leg == nullptr) return;
+  leg->bytes_in += length;
+  last_activity_ms_ = now();
+  const std::span<const uint8_t> bytes(block->data.data(), length);
+  switch (state_) {
+  case State::ReadingRequest:
+    onRequestData(bytes);
+    return;
+  case State::AwaitingResponse:
+    if (leg == &backend_) onResponseData(bytes);
+    return;
+  case State::Open:
+  case State::Closing:
+    if (leg == &client_) {
+      last_client_rx_ms_ = last_activity_ms_;
+      relayData(to_backend_, client_, backend_, block, bytes.data(), length);
+    } else {
+      relayData(to_client_, backend_, client_, block, bytes.data(), length);
+    }
+    return;
+  default:
+    return; // Connecting, Rejecting, Closed: nothing to read (a rejected client is drained)
+  }
+}
+
+void Session::relayData(Relay& relay, Leg& from, Leg& to, Block* block, const uint8_t* data,
+                        std::size_t length) {
+  relay.onData(block, data, length);
+  // Backpressure: a peer that does not read stops wsgate reading the other peer.
+  if (to.stream && !to.stream->closing() && to.stream->queuedBytes() > kHighWatermark &&
+      from.stream && from.stream->reading()) {
+    from.stream->stopRead();
+  }
+  checkLegDone(client_);
+  checkLegDone(backend_);
+}
+
+void Session::onStreamDrained(Stream& stream) {
+  Leg* leg = legOf(stream);
+  if (leg == nullptr) return;
+  if (state_ == State::Rejecting) return;
+  Leg& other = otherLeg(*leg);
+  if (stream.queuedBytes() < kLowWatermark && other.stream && !other.stream->closing() &&
+      !other.stream->reading() && !other.ended &&
+      (state_ == State::Open || state_ == State::Closing)) {
+    other.stream->startRead();
+  }
+  checkLegDone(*leg);
+}
+
+void Session::onStreamEnd(Stream& stream, int status) {
+  Leg* leg = legOf(stream);
+  if (leg == nullptr) return;
+  leg->ended = true;
+  if (Logger::instance().enabled(log::Level::Debug)) {
+    Logger& logger = Logger::instance();
+    logger.write(logger.line(log::Level::Debug, "connection_end")
+                     .unum("conn_id", id_)
+                     .str("leg", leg->name)
+                     .str("status", uv_err_name(status))
+                     .finish());
+  }
+  switch (state_) {
+  case State::ReadingRequest:
+  case State::Connecting:
+    if (leg == &client_) {
+      termination_ = Termination::ClientAborted;
+      abort();
+    }
+    return;
+  case State::AwaitingResponse:
+    if (leg == &client_) {
+      termination_ = Termination::ClientAborted;
+      abort();
+    } else {
+      reject(502, "the backend closed the connection before answering the upgrade",
+             Termination::BackendRejected);
+    }
+    return;
+  case State::Rejecting:
+    stream.close();
+    return;
+  case State::Open:
+  case State::Closing:
+    break;
+  case State::Closed:
+    stream.close();
+    return;
+  }
+  if (!leg->close_received) {
+    // The peer vanished without a close frame: 1006 on its leg, a close with a reason on the
+    // other.
+    leg->recordClose(ws::close_code::kAbnormal, "connection lost without a close frame",
+                     leg->name);
+    leg->stream->close();
+    if (leg == &client_) {
+      closeBoth(Termination::ClientLost, ws::close_code::kAbnormal, "",
+                ws::close_code::kGoingAway, "client connection lost");
+    } else {
+      closeBoth(Termination::BackendLost, policy_->backend_lost_close_code,
+                "backend connection lost", ws::close_code::kAbnormal, "");
+    }
+    return;
+  }
+  checkLegDone(*leg);
+}
+
+void Session::onStreamClosed(Stream& stream) {
+  for (auto it = retired_.begin(); it != retired_.end(); ++it) {
+    if (it->get() == &stream) {
+      retired_.erase(it);
+      --open_handles_;
+      if (open_handles_ == 0) finish();
+      return;
+    }
+  }
+  Leg* leg = legOf(stream);
+  if (leg != nullptr) leg->handle_closed = true;
+  --open_handles_;
+  if (open_handles_ == 0) {
+    finish();
+    return;
+  }
+  // One connection is gone; if the other has nothing left to do, close it too.
+  if (state_ == State::Rejecting || state_ == State::Closed) abort();
+}
+
+void Session::abortLeg(Leg& leg) {
+  if (!leg.stream || leg.stream->closing()) return;
+  if (leg.close_code == 0) {
+    leg.recordClose(ws::close_code::kAbnormal, "connection closed by wsgate", "proxy");
+  }
+  leg.ended = true;
+  leg.stream->close();
+}
+
+void Session::abort() {
+  setState(State::Closed);
+  if (termination_ == Termination::None) termination_ = Termination::Shutdown;
+  abortLeg(client_);
+  abortLeg(backend_);
+  for (auto& retired : retired_) retired->close();
+}
+
+void Session::checkLegDone(Leg& leg) {
+  if (!leg.stream || leg.stream->closing() || !leg.closeDone()) return;
+  if (leg.ended) {
+    // The peer is gone or finished: close once what we owe it has been written.
+    if (leg.stream->queuedBytes() == 0) leg.stream->close();
+    return;
+  }
+  // Both close frames have crossed: half-close and wait for the peer's FIN (or the timer).
+  leg.stream->shutdownWrite();
+  leg.stream->startRead();
+}
+
+bool Session::onCloseFrame(Relay& relay, uint16_t code, std::string_view reason) {
+  Leg& from = relay.from();
+  Leg& to = relay.to();
+  from.close_received = true;
+  from.recordClose(code, reason, from.name);
+  if (to.close_sent || to.ended) return false; // it answers wsgate's own close: absorb it
+  to.recordClose(code, reason, from.name);
+  to.close_sent = true; // the frame is forwarded with the rest of the chunk
+  if (termination_ == Termination::None) termination_ = Termination::Normal;
+  if (state_ == State::Open) {
+    setState(State::Closing);
+    arm(kCloseTimer, kCloseTimeoutMs);
+  }
+  return true;
+}
+
+void Session::sendClose(Relay& toward, uint16_t code, std::string_view reason) {
+  Leg& to = toward.to();
+  if (!to.stream || to.stream->closing() || to.close_sent || to.ended) return;
+  to.recordClose(code, reason, "proxy");
+  if (!toward.atBoundary() && toward.from().ended) {
+    // The frame in flight toward this peer can never be finished: cut the connection.
+    abortLeg(to);
+    return;
+  }
+  toward.inject(ws::ControlFrame::close(code, reason), true);
+}
+
+void Session::onInjected(Relay& relay, bool is_close) {
+  if (!is_close) {
+    ping_sent_ms_ = now();
+    return;
+  }
+  relay.to().close_sent = true;
+  relay.stopForwarding();
+  checkLegDone(relay.to());
+}
+
+void Session::closeBoth(Termination termination, uint16_t client_code,
+                        std::string_view client_reason, uint16_t backend_code,
+                        std::string_view backend_reason) {
+  if (termination_ == Termination::None || termination_ == Termination::Normal) {
+    termination_ = termination;
+  }
+  if (client_code == ws::close_code::kAbnormal) {
+    abortLeg(client_);
+  } else {
+    sendClose(to_client_, client_code, client_reason);
+  }
+  if (backend_code == ws::close_code::kAbnormal) {
+    abortLeg(backend_);
+  } else {
+    sendClose(to_backend_, backend_code, backend_reason);
+  }
+  disarm(kPingTimer);
+  disarm(kPongTimer);
+  disarm(kIdleTimer);
+  disarm(kLifetimeTimer);
+  if (state_ == State::Open) setState(State::Closing);
+  if (!timers_[kCloseTimer].armed()) arm(kCloseTimer, kCloseTimeoutMs);
+  checkLegDone(client_);
+  checkLegDone(backend_);
+}
+
+void Session::onViolation(Relay& relay, ws::ParseError error, bool mid_frame) {
+  const bool client_offended = &relay == &to_backend_;
+  violation_ = ws::kindOf(error);
+  const uint16_t code = ws::closeCodeFor(error);
+  const char* reason = ws::reasonFor(error);
+  Termination termination = terminationFor(error);
+  if (mid_frame) termination = Termination::MidFrameViolation;
+  Leg& other = client_offended ? backend_ : client_;
+  if (mid_frame) abortLeg(other); // a close frame now would land inside a frame
+  // The offender's parser is dead: nothing more from it is forwarded.
+  relay.stopForwarding();
+  if (client_offended) {
+    const std::string why = std::string("client sent a bad frame: ") + reason;
+    closeBoth(termination, code, reason, ws::close_code::kGoingAway, why);
+  } else {
+    // A backend breaking the protocol is a bad gateway for the client; a backend exceeding a
+    // policy limit is a policy close like any other.
+    const bool protocol = code == ws::close_code::kProtocolError;
+    const std::string why = std::string("backend sent a bad frame: ") + reason;
+    closeBoth(termination, protocol ? ws::close_code::kBadGateway : ws::close_code::kGoingAway,
+              why, code, reason);
+  }
+}
+
+bool Session::onClientMessageStart() {
+  const uint64_t limit = policy_->max_messages_per_second;
+  if (limit == 0) return true;
+  const uint64_t window = now() / 1000;
+  if (window != rate_window_) {
+    rate_window_ = window;
+    rate_count_ = 0;
+  }
+  return ++rate_count_ <= limit;
+}
+
+void Session::onPolicyStop(Relay& relay) {
+  relay.stopForwarding();
+  violation_ = "rate_limited";
+  closeBoth(Termination::RateLimited, ws::close_code::kRateLimited, "message rate limit exceeded",
+            ws::close_code::kGoingAway, "client exceeded its message rate limit");
+}
+
+bool Session::isOwnPong(std::span<const uint8_t> payload) {
+  const std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
+  if (!text.starts_with(kPingTag)) return false;
+  if (awaiting_pong_ && text.substr(kPingTag.size()) == std::to_string(ping_seq_)) {
+    awaiting_pong_ = false;
+    last_rtt_ms_ = static_cast<double>(now() - ping_sent_ms_);
+    disarm(kPongTimer);
+    arm(kPingTimer, static_cast<uint64_t>(policy_->ping_interval.count()));
+  }
+  return true;
+}
+
+void Session::sendPing() {
+  if (to_client_.hasPending() || client_.close_sent) return;
+  ++ping_seq_;
+  const std::string payload = std::string(kPingTag) + std::to_string(ping_seq_);
+  awaiting_pong_ = true;
+  ping_sent_ms_ = now();
+  to_client_.inject(ws::ControlFrame::make(ws::Opcode::Ping,
+                                           std::span(reinterpret_cast<const uint8_t*>(
+                                                         payload.data()),
+                                                     payload.size())),
+                    false);
+  arm(kPongTimer, static_cast<uint64_t>(policy_->pong_timeout.count()));
+}
+
+void Session::onTimer(int purpose) {
+  const uint64_t t = now();
+  switch (purpose) {
+  case kHandshakeTimer:
+    if (state_ == State::ReadingRequest) {
+      reject(408, "the upgrade request was not complete within handshake_timeout",
+             Termination::HandshakeTimeout);
+    } else if (state_ == State::Connecting) {
+      last_connect_error_ = "connect timeout";
+      retireBackend();
+      connectBackend();
+    } else if (state_ == State::AwaitingResponse) {
+      reject(504, "the backend did not answer the upgrade within handshake_timeout",
+             Termination::BackendTimeout);
+    }
+    return;
+  case kPingTimer: {
+    const auto interval = static_cast<uint64_t>(policy_->ping_interval.count());
+    if (state_ != State::Open) return;
+    if (t - last_client_rx_ms_ < interval) {
+      arm(kPingTimer, last_client_rx_ms_ + interval - t); // the client spoke lately
+      return;
+    }
+    sendPing();
+    return;
+  }
+  case kPongTimer:
+    if (state_ != State::Open || !awaiting_pong_) return;
+    if (last_client_rx_ms_ > ping_sent_ms_) {
+      // Data arrived after the ping (the pong may wait behind a long frame): alive.
+      awaiting_pong_ = false;
+      arm(kPingTimer, static_cast<uint64_t>(policy_->ping_interval.count()));
+      return;
+    }
+    client_.recordClose(ws::close_code::kAbnormal, "no pong within pong_timeout", "proxy");
+    closeBoth(Termination::HeartbeatTimeout, ws::close_code::kAbnormal, "",
+              ws::close_code::kGoingAway, "client heartbeat timeout");
+    return;
+  case kIdleTimer: {
+    const auto idle = static_cast<uint64_t>(policy_->idle_timeout.count());
+    if (state_ != State::Open) return;
+    if (t - last_activity_ms_ < idle) {
+      arm(kIdleTimer, last_activity_ms_ + idle - t);
+      return;
+    }
+    closeBoth(Termination::IdleTimeout, ws::close_code::kGoingAway, "idle timeout",
+              ws::close_code::kGoingAway, "idle timeout");
+    return;
+  }
+  case kLifetimeTimer:
+    if (state_ != State::Open) return;
+    closeBoth(Termination::Lifetime, ws::close_code::kSessionExpired,
+              "maximum session lifetime reached", ws::close_code::kGoingAway,
+              "client session lifetime reached");
+    return;
+  case kCloseTimer:
+    if (state_ == State::Closing && termination_ == Termination::Normal) {
+      termination_ = Termination::CloseTimeout;
+    }
+    abort();
+    return;
+  default:
+    return;
+  }
+}
+
+void Session::drain() {
+  switch (state_) {
+  case State::ReadingRequest:
+    termination_ = Termination::Drain;
+    abort();
+    return;
+  case State::Connecting:
+  case State::AwaitingResponse:
+    reject(503, "wsgate is shutting down", Termination::Drain, {{"Retry-After", "1"}});
+    return;
+  case State::Open:
+    closeBoth(Termination::Drain, ws::close_code::kGoingAway, "server shutting down",
+              ws::close_code::kGoingAway, "proxy shutting down");
+    return;
+  default:
+    return;
+  }
+}
+
+void Session::finish() {
+  setState(State::Closed);
+  writeAccessLog();
+  if (counted_) worker_.shared().releaseConnection();
+  if (!counted_ip_.empty()) worker_.shared().releaseIp(counted_ip_);
+  counted_ = false;
+  counted_ip_.clear();
+  worker_.sessionEnded(this); // deletes this
+}
+
+void Session::writeAccessLog() {
+  Logger& logger = Logger::instance();
+  if (!logger.accessEnabled()) return;
+  const config::Listener& listener = config_->listeners[listener_index_];
+  log::LogLine line = logger.accessLine();
+  line.unum("conn_id", id_)
+      .unum("worker", worker_.index())
+      .str("listener", listener.name)
+      .str("route", route_ != nullptr ? route_->name : "")
+      .str("pool", pool_ != nullptr ? pool_->name : "")
+      .str("client_addr", client_addr_)
+      .str("upstream_addr", upstream_addr_)
+      .str("path", path_)
+      .num("status", http_status_)
+      .real("duration_s", static_cast<double>(now() - started_ms_) / 1000.0)
+      .unum("bytes_from_client", client_.bytes_in)
+      .unum("bytes_to_client", client_.stream ? client_.stream->bytesWritten() : 0)
+      .unum("messages_from_client", client_.messages_in)
+      .unum("messages_to_client", backend_.messages_in);
+  if (!protocol_.empty()) line.str("subprotocol", protocol_);
+  if (client_.close_code != 0) {
+    line.num("client_close_code", client_.close_code)
+        .str("client_close_reason", client_.close_reason)
+        .str("client_closed_by", client_.closed_by);
+  } else {
+    line.null("client_close_code");
+  }
+  if (backend_.close_code != 0) {
+    line.num("backend_close_code", backend_.close_code)
+        .str("backend_close_reason", backend_.close_reason)
+        .str("backend_closed_by", backend_.closed_by);
+  } else {
+    line.null("backend_close_code");
+  }
+  line.str("termination", proxy::toString(termination_));
+  if (violation_ != nullptr) line.str("violation", violation_);
+  if (!error_.empty()) line.str("error", error_);
+  if (last_rtt_ms_ >= 0) {
+    line.real("ping_rtt_ms", last_rtt_ms_, 1);
+  } else {
+    line.null("ping_rtt_ms");
+  }
+  logger.writeAccess(line.finish());
+}
+
+} // namespace wsgate::proxy

@@ -1,0 +1,197 @@
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config/config.h"
+#include "common/http/parser.h"
+#include "common/ws/frame_parser.h"
+#include "proxy/core/timer_wheel.h"
+#include "proxy/session/relay.h"
+#include "proxy/transport/tcp_stream.h"
+
+namespace wsgate::proxy {
+
+class Worker;
+
+// Why a session ended, for the access log's `termination` field.
+enum class Termination : uint8_t {
+  None,
+  Normal,              // a close handshake completed
+  HandshakeRejected,   // the client's request got an HTTP error
+  HandshakeTimeout,    // the client's request was not complete in time
+  ClientAborted,       // the client left before the handshake completed
+  BackendUnreachable,  // no backend accepted the connection (502)
+  BackendTimeout,      // connect or 101 did not come in time (504)
+  BackendRejected,     // the backend did not answer 101 correctly (502)
+  ClientLost,          // the client's TCP ended without a close frame
+  BackendLost,         // the backend's TCP ended without a close frame
+  ProtocolError,       // a peer broke RFC 6455 (1002; 1014 to the client for a backend)
+  Utf8Invalid,         // 1007
+  FrameTooBig,         // 1009
+  MessageTooBig,       // 1009
+  BinaryNotAllowed,    // 1008
+  RateLimited,         // 4002
+  Lifetime,            // 4003
+  IdleTimeout,         // 1001
+  HeartbeatTimeout,    // the client did not answer pings
+  MidFrameViolation,   // a violation inside a frame already partly forwarded: TCP closed
+  Drain,               // wsgate is shutting down
+  CloseTimeout,        // a peer did not finish the close handshake in time
+  Shutdown,            // immediate stop
+};
+const char* toString(Termination termination);
+
+// One client connection and, once routed, its backend connection: the handshake state machine,
+// the frame relay under policy, heartbeats, close semantics and the access log line.
+// A session deletes itself once both connections are closed.
+class Session final : public StreamEvents, public TimerOwner {
+public:
+  // Every transition happens in setState().
+  enum class State : uint8_t {
+    ReadingRequest,   // reading the client's upgrade request; handshake timeout armed
+    Connecting,       // connecting to a backend; connect timeout armed
+    AwaitingResponse, // request forwarded; waiting for the backend's 101
+    Open,             // relaying frames both ways
+    Closing,          // a close handshake runs on at least one leg; close timeout armed
+    Rejecting,        // an HTTP error response is being written; the client closes after it
+    Closed,           // the connections are closing; the session ends with them (final)
+  };
+  static const char* toString(State state);
+
+  Session(Worker& worker, std::size_t listener_index,
+          std::shared_ptr<const config::Config> config);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Accepts the pending connection on `server` and starts reading the request.
+  void accept(uv_stream_t* server, bool over_capacity);
+  // wsgate is shutting down: close with 1001 on both legs.
+  void drain();
+  // Close everything now, without close frames.
+  void abort();
+  State state() const { return state_; }
+
+  // StreamEvents
+  void onStreamConnect(Stream& stream, int status) override;
+  void onStreamData(Stream& stream, Block* block, std::size_t length) override;
+  void onStreamEnd(Stream& stream, int status) override;
+  void onStreamDrained(Stream& stream) override;
+  void onStreamClosed(Stream& stream) override;
+  // TimerOwner
+  void onTimer(int purpose) override;
+
+private:
+  friend class Relay;
+  // How long the lingering close after an HTTP error waits for the client's FIN.
+  static constexpr uint64_t kLingerMs = 2000;
+  enum Timer : int { kHandshakeTimer, kPingTimer, kPongTimer, kIdleTimer, kLifetimeTimer,
+                     kCloseTimer, kTimerCount };
+
+  // Handshake (handshake.cpp)
+  void onRequestData(std::span<const uint8_t> bytes);
+  void handleRequest();
+  bool routeRequest(const http::Request& request);
+  void connectBackend();
+  void onBackendConnected(int status);
+  void sendUpgradeRequest();
+  void onResponseData(std::span<const uint8_t> bytes);
+  void handleResponse();
+  void reject(int status, std::string_view reason, Termination termination,
+              std::vector<http::Header> extra_headers = {});
+  void startConnect(const sockaddr* address);
+  void retireBackend();
+  static void onResolved(uv_getaddrinfo_t* request, int status, addrinfo* result);
+  void openSession(std::span<const uint8_t> early_backend_bytes);
+
+  // Relay and close (session.cpp)
+  void setState(State state);
+  void arm(Timer timer, uint64_t delay_ms);
+  void disarm(Timer timer);
+  uint64_t now() const;
+  // Called by the relays.
+  void onViolation(Relay& relay, ws::ParseError error, bool mid_frame);
+  void onPolicyStop(Relay& relay);
+  bool onCloseFrame(Relay& relay, uint16_t code, std::string_view reason);
+  bool onClientMessageStart();
+  bool isOwnPong(std::span<const uint8_t> payload);
+  void onInjected(Relay& relay, bool is_close);
+  void relayData(Relay& relay, Leg& from, Leg& to, Block* block, const uint8_t* data,
+                 std::size_t length);
+  Relay& relayToward(Leg& leg) { return &leg == &client_ ? to_client_ : to_backend_; }
+  Leg& otherLeg(Leg& leg) { return &leg == &client_ ? backend_ : client_; }
+  void closeBoth(Termination termination, uint16_t client_code, std::string_view client_reason,
+                 uint16_t backend_code, std::string_view backend_reason);
+  void sendClose(Relay& toward, uint16_t code, std::string_view reason);
+  void abortLeg(Leg& leg);
+  void checkLegDone(Leg& leg);
+  void sendPing();
+  void finish();
+  void writeAccessLog();
+  Leg* legOf(Stream& stream);
+
+  Worker& worker_;
+  std::size_t listener_index_;
+  std::shared_ptr<const config::Config> config_;
+  const config::Route* route_ = nullptr;
+  const config::Pool* pool_ = nullptr;
+  const config::Policy* policy_ = nullptr;
+  uint64_t id_;
+  State state_ = State::ReadingRequest;
+  Termination termination_ = Termination::None;
+  bool counted_ = false;   // holds a slot of server.max_connections
+  std::string counted_ip_; // holds a slot of max_connections_per_ip for this IP
+
+  Leg client_;
+  Leg backend_;
+  Relay to_backend_; // client -> backend
+  Relay to_client_;  // backend -> client
+
+  // Handshake state, released once the session is open.
+  struct Handshake {
+    http::RequestParser request{};
+    http::ResponseParser response{};
+    std::string key;
+    std::string path;
+    std::string host;
+    std::vector<std::string> offered_protocols;
+    std::string forwarded;             // the request as sent to the backend
+    std::vector<uint8_t> early_client; // frames the client sent before the 101
+    std::vector<bool> tried;
+    std::size_t backend_index = 0;
+    uv_getaddrinfo_t resolve{};
+    int status = 0; // HTTP status sent to the client
+  };
+  std::unique_ptr<Handshake> handshake_;
+  int http_status_ = 0;
+  std::string path_;
+  std::string client_addr_;
+  std::string client_ip_;
+  std::string upstream_addr_;
+  std::string protocol_;
+
+  std::array<TimerEntry, kTimerCount> timers_{};
+  uint64_t started_ms_ = 0;
+  uint64_t opened_ms_ = 0;
+  uint64_t last_activity_ms_ = 0;
+  uint64_t ping_seq_ = 0;
+  uint64_t ping_sent_ms_ = 0;
+  bool awaiting_pong_ = false;
+  uint64_t last_client_rx_ms_ = 0;
+  uint64_t rate_window_ = 0;
+  uint64_t rate_count_ = 0;
+  double last_rtt_ms_ = -1;
+  int open_handles_ = 0;
+  const char* violation_ = nullptr; // kindOf() of the policy violation that ended the session
+  std::string error_;               // why the handshake failed, for the access log
+  std::string last_connect_error_;
+  std::vector<std::unique_ptr<TcpStream>> retired_; // backend attempts whose handles are closing
+};
+
+} // namespace wsgate::proxy

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <uv.h>
+
+#include "proxy/transport/stream.h"
+
+namespace wsgate::proxy {
+
+// A Stream over a uv_tcp_t. The handle is freed only in its close callback; the owner must
+// keep the object alive until onStreamClosed.
+class TcpStream final : public Stream {
+public:
+  TcpStream(uv_loop_t* loop, BufferPool& pool, StreamEvents& events);
+  ~TcpStream() override = default;
+  TcpStream(const TcpStream&) = delete;
+  TcpStream& operator=(const TcpStream&) = delete;
+
+  uv_tcp_t* handle() { return &tcp_; }
+  uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp_); }
+  // Accepts a pending connection from `server`.
+  int accept(uv_stream_t* server);
+  int connect(const sockaddr* address);
+  void setNoDelay();
+
+  int startRead() override;
+  void stopRead() override;
+  int writeBlock(Block* block, const uv_buf_t* bufs, unsigned count) override;
+  int writeCopy(std::span<const uint8_t> bytes) override;
+  using Stream::writeCopy;
+  std::size_t queuedBytes() const override { return tcp_.write_queue_size; }
+  void shutdownWrite() override;
+  void close() override;
+  bool closing() const override { return closing_; }
+  std::string peerAddress() const override;
+
+private:
+  struct WriteRequest;
+  static void onAlloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void onWrite(uv_write_t* req, int status);
+  static void onConnect(uv_connect_t* req, int status);
+  static void onShutdown(uv_shutdown_t* req, int status);
+  static void onClose(uv_handle_t* handle);
+  int queue(WriteRequest* request, const uv_buf_t* bufs, unsigned count);
+
+  uv_tcp_t tcp_{};
+  uv_connect_t connect_req_{};
+  uv_shutdown_t shutdown_req_{};
+  BufferPool& pool_;
+  StreamEvents& events_;
+  Block* reading_block_ = nullptr; // handed to libuv by onAlloc, taken back in onRead
+  bool closing_ = false;
+  bool shutting_down_ = false;
+};
+
+} // namespace wsgate::proxy

@@ -10,8 +10,15 @@ CMAKE_FLAGS ?=
 
 all: build
 
+NPM_DIR := tests/integration
+
 deps:
 	@deploy/deps.sh test
+	@if [ -f $(NPM_DIR)/package-lock.json ] && \
+	    { [ ! -d $(NPM_DIR)/node_modules ] || [ $(NPM_DIR)/package-lock.json -nt $(NPM_DIR)/node_modules ]; }; then \
+	  echo "deps: npm ci in $(NPM_DIR)"; \
+	  npm ci --prefix $(NPM_DIR) --no-audit --no-fund --loglevel=error && touch $(NPM_DIR)/node_modules; \
+	fi
 
 deps-build:
 	@deploy/deps.sh build
@@ -42,8 +49,8 @@ test-asan: build-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_DIR) $(CTEST_FLAGS)
 
-run: deps build
-	@tests/run_demo.sh $(BUILD_DIR)
+run: deps-build build
+	@deploy/run-demo.sh $(BUILD_DIR)
 
 bench: build
 	$(BUILD_DIR)/tests/bench/wsgate_microbench

@@ -1,11 +1,11 @@
 // wsgate: the daemon entry point. Parses the command line, loads the configuration and runs
 // the server until it is drained or stopped.
 
-#include <iostream>
-
 #include "common/config/cli.h"
 #include "proxy/core/logger.h"
 #include "proxy/server/server.h"
+
+#include <iostream>
 
 int main(int argc, char** argv) {
   using namespace wsgate::config;

@@ -1,9 +1,9 @@
 #pragma once
 
+#include "common/config/config.h"
+
 #include <cstddef>
 #include <string_view>
-
-#include "common/config/config.h"
 
 namespace wsgate::config {
 

@@ -1,12 +1,12 @@
 #include "common/log/log_line.h"
 
+#include "common/ws/utf8.h"
+
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-
-#include "common/ws/utf8.h"
 
 namespace wsgate::log {
 

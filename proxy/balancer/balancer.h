@@ -1,11 +1,11 @@
 #pragma once
 
+#include "common/config/config.h"
+
 #include <cstddef>
 #include <memory>
 #include <optional>
 #include <vector>
-
-#include "common/config/config.h"
 
 namespace wsgate::proxy {
 

@@ -3,7 +3,8 @@
 namespace wsgate::proxy {
 
 BufferPool::~BufferPool() {
-  for (Block* block : free_) delete block;
+  for (Block* block : free_)
+    delete block;
 }
 
 Block* BufferPool::acquire() {

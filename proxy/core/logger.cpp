@@ -114,7 +114,8 @@ void Logger::flushLocked(std::unique_lock<std::mutex>& lock) {
   lock.unlock();
   if (reopen || (target == config::AccessLogTarget::File && access_file_ == nullptr)) {
     if (access_file_ != nullptr) std::fclose(access_file_);
-    access_file_ = target == config::AccessLogTarget::File ? std::fopen(path.c_str(), "a") : nullptr;
+    access_file_ =
+        target == config::AccessLogTarget::File ? std::fopen(path.c_str(), "a") : nullptr;
   }
   if (!errors.empty()) writeAll(STDERR_FILENO, errors);
   if (!access.empty()) {

@@ -1,14 +1,14 @@
 #pragma once
 
+#include "common/config/config.h"
+#include "common/log/log_line.h"
+
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
-
-#include "common/config/config.h"
-#include "common/log/log_line.h"
 
 namespace wsgate::proxy {
 

@@ -6,7 +6,8 @@ namespace wsgate::proxy {
 
 TimerWheel::~TimerWheel() {
   for (TimerEntry*& head : slots_) {
-    while (head != nullptr) disarm(*head);
+    while (head != nullptr)
+      disarm(*head);
   }
 }
 
@@ -58,7 +59,8 @@ void TimerWheel::advance(uint64_t now_ms) {
         // The callback may have disarmed or re-armed other entries of this slot, including
         // `next`; restart from the slot's head, which holds only entries not yet due or new.
         next = slots_[tick % kSlots];
-        while (next != nullptr && next->due_ms / kTickMs > tick) next = next->next;
+        while (next != nullptr && next->due_ms / kTickMs > tick)
+          next = next->next;
       }
       entry = next;
     }

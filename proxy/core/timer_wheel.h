@@ -25,7 +25,7 @@ struct TimerEntry {
   TimerEntry* prev = nullptr;
   TimerEntry* next = nullptr;
   TimerWheel* wheel = nullptr; // set while armed
-  std::size_t slot = 0;         // the slot it is linked in while armed
+  std::size_t slot = 0;        // the slot it is linked in while armed
   bool armed() const { return wheel != nullptr; }
 };
 

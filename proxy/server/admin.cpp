@@ -1,10 +1,10 @@
 #include "proxy/server/admin.h"
 
-#include <string>
-
 #include "common/http/error_response.h"
 #include "common/http/parser.h"
 #include "proxy/transport/address.h"
+
+#include <string>
 
 namespace wsgate::proxy {
 
@@ -43,9 +43,8 @@ struct AdminServer::Connection {
     uv_buf_t buf = uv_buf_init(response.data(), static_cast<unsigned>(response.size()));
     write.data = this;
     const int rc =
-        uv_write(&write, reinterpret_cast<uv_stream_t*>(&tcp), &buf, 1, [](uv_write_t* req, int) {
-          static_cast<Connection*>(req->data)->close();
-        });
+        uv_write(&write, reinterpret_cast<uv_stream_t*>(&tcp), &buf, 1,
+                 [](uv_write_t* req, int) { static_cast<Connection*>(req->data)->close(); });
     if (rc != 0) close();
   }
 

@@ -1,12 +1,11 @@
 #pragma once
 
-#include <uv.h>
+#include "common/config/values.h"
 
 #include <functional>
 #include <memory>
 #include <string>
-
-#include "common/config/values.h"
+#include <uv.h>
 
 namespace wsgate::proxy {
 

@@ -1,14 +1,13 @@
 #include "proxy/server/server.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <csignal>
-#include <thread>
-
 #include "proxy/core/logger.h"
 #include "proxy/transport/address.h"
+
+#include <csignal>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
 
 namespace wsgate::proxy {
 
@@ -54,8 +53,8 @@ int Server::bindListeners(unsigned workers, std::vector<std::vector<int>>& fds) 
               "listener " + listener.name + ": not an IP address: " + listener.listen.host);
       return 1;
     }
-    const socklen_t length = address.ss_family == AF_INET6 ? sizeof(sockaddr_in6)
-                                                           : sizeof(sockaddr_in);
+    const socklen_t length =
+        address.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
     for (unsigned w = 0; w < workers; ++w) {
       const int fd = openReusePortSocket(reinterpret_cast<sockaddr*>(&address), length);
       if (fd < 0) {
@@ -88,12 +87,13 @@ int Server::run() {
   std::vector<std::vector<int>> fds;
   if (bindListeners(workers, fds) != 0) {
     for (auto& list : fds) {
-      for (const int fd : list) ::close(fd);
+      for (const int fd : list)
+        ::close(fd);
     }
     return 1;
   }
-  admin_ = std::make_unique<AdminServer>(
-      &loop_, [this](std::string_view path, std::string_view query) {
+  admin_ =
+      std::make_unique<AdminServer>(&loop_, [this](std::string_view path, std::string_view query) {
         return adminResponse(path, query);
       });
   std::string admin_address;
@@ -103,18 +103,17 @@ int Server::run() {
     admin_->close();
     uv_run(&loop_, UV_RUN_NOWAIT);
     for (auto& list : fds) {
-      for (const int fd : list) ::close(fd);
+      for (const int fd : list)
+        ::close(fd);
     }
     return 1;
   }
   Logger& logger = Logger::instance();
-  logger.write(logger.line(log::Level::Info, "admin_listening")
-                   .str("address", admin_address)
-                   .finish());
+  logger.write(
+      logger.line(log::Level::Info, "admin_listening").str("address", admin_address).finish());
 
-  uv_async_init(&loop_, &worker_done_, [](uv_async_t* handle) {
-    static_cast<Server*>(handle->data)->checkWorkers();
-  });
+  uv_async_init(&loop_, &worker_done_,
+                [](uv_async_t* handle) { static_cast<Server*>(handle->data)->checkWorkers(); });
   worker_done_.data = this;
   uv_timer_init(&loop_, &drain_timer_);
   drain_timer_.data = this;
@@ -128,13 +127,15 @@ int Server::run() {
     workers_.push_back(std::make_unique<Worker>(shared_, w, std::move(fds[w]),
                                                 [this] { uv_async_send(&worker_done_); }));
   }
-  for (auto& worker : workers_) worker->start();
+  for (auto& worker : workers_)
+    worker->start();
   logger.write(logger.line(log::Level::Info, "ready")
                    .unum("workers", workers)
                    .str("config", config_path_)
                    .finish());
   uv_run(&loop_, UV_RUN_DEFAULT);
-  for (auto& worker : workers_) worker->join();
+  for (auto& worker : workers_)
+    worker->join();
   logger.write(logger.line(log::Level::Info, "stopped").finish());
   return 0;
 }
@@ -176,7 +177,8 @@ void Server::startDrain() {
                    .unum("connections", shared_.activeConnections())
                    .real("drain_timeout_s", static_cast<double>(timeout.count()) / 1000.0)
                    .finish());
-  for (auto& worker : workers_) worker->requestDrain();
+  for (auto& worker : workers_)
+    worker->requestDrain();
   uv_timer_start(
       &drain_timer_,
       [](uv_timer_t* handle) {
@@ -192,7 +194,8 @@ void Server::stopNow() {
   stopping_ = true;
   draining_ = true;
   shared_.draining.store(true);
-  for (auto& worker : workers_) worker->requestStop();
+  for (auto& worker : workers_)
+    worker->requestStop();
   checkWorkers();
 }
 
@@ -206,7 +209,8 @@ void Server::checkWorkers() {
   admin_->close();
   uv_close(reinterpret_cast<uv_handle_t*>(&worker_done_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
-  for (uv_signal_t& signal : signals_) uv_close(reinterpret_cast<uv_handle_t*>(&signal), nullptr);
+  for (uv_signal_t& signal : signals_)
+    uv_close(reinterpret_cast<uv_handle_t*>(&signal), nullptr);
 }
 
 void Server::reload() {
@@ -231,11 +235,11 @@ void Server::reload() {
                         !(old->listeners[i].listen == result.config->listeners[i].listen);
   }
   if (listeners_changed) {
-    logger.write(
-        logger.line(log::Level::Error, "config_reload_failed")
-            .str("error", "listeners differ from the running ones; changing listeners needs a "
+    logger.write(logger.line(log::Level::Error, "config_reload_failed")
+                     .str("error",
+                          "listeners differ from the running ones; changing listeners needs a "
                           "restart")
-            .finish());
+                     .finish());
     return;
   }
   Logger::instance().configure(result.config->log);

@@ -1,14 +1,13 @@
 #pragma once
 
-#include <uv.h>
-
-#include <memory>
-#include <string>
-#include <vector>
-
 #include "proxy/server/admin.h"
 #include "proxy/server/shared_state.h"
 #include "proxy/server/worker.h"
+
+#include <memory>
+#include <string>
+#include <uv.h>
+#include <vector>
 
 namespace wsgate::proxy {
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "common/config/config.h"
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -7,16 +9,13 @@
 #include <string>
 #include <unordered_map>
 
-#include "common/config/config.h"
-
 namespace wsgate::proxy {
 
 // State every worker shares: the current configuration snapshot and the process-wide limits.
 // Everything here is thread-safe; none of it is touched per frame.
 class SharedState {
 public:
-  explicit SharedState(std::shared_ptr<const config::Config> config)
-      : config_(std::move(config)) {}
+  explicit SharedState(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {}
 
   std::shared_ptr<const config::Config> config() const { return config_.load(); }
   void setConfig(std::shared_ptr<const config::Config> config) { config_.store(std::move(config)); }

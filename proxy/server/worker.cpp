@@ -1,9 +1,9 @@
 #include "proxy/server/worker.h"
 
-#include <unistd.h>
-
 #include "proxy/core/logger.h"
 #include "proxy/session/session.h"
+
+#include <unistd.h>
 
 namespace wsgate::proxy {
 

@@ -1,21 +1,20 @@
 #pragma once
 
-#include <uv.h>
-
-#include <atomic>
-#include <functional>
-#include <map>
-#include <mutex>
-#include <memory>
-#include <string>
-#include <thread>
-#include <unordered_set>
-#include <vector>
-
 #include "proxy/balancer/balancer.h"
 #include "proxy/core/buffer_pool.h"
 #include "proxy/core/timer_wheel.h"
 #include "proxy/server/shared_state.h"
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <uv.h>
+#include <vector>
 
 namespace wsgate::proxy {
 

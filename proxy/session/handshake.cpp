@@ -1,14 +1,15 @@
 // The upgrade handshake of a session: the client's request, routing and admission, the
 // backend connection, the forwarded request and the backend's 101.
-#include <cstring>
-#include <string>
+#include "common/ws/handshake.h"
 
 #include "common/config/routing.h"
 #include "common/http/error_response.h"
-#include "common/ws/handshake.h"
 #include "proxy/server/worker.h"
 #include "proxy/session/session.h"
 #include "proxy/transport/address.h"
+
+#include <cstring>
+#include <string>
 
 namespace wsgate::proxy {
 
@@ -20,8 +21,9 @@ constexpr std::size_t kMaxEarlyClientBytes = 64 * 1024;
 // Hop-by-hop headers (RFC 9110 section 7.6.1) and the ones wsgate sets itself.
 bool isHopByHop(std::string_view name) {
   static constexpr std::string_view kNames[] = {
-      "connection", "keep-alive",  "proxy-connection", "te",       "trailer",
-      "transfer-encoding", "upgrade", "proxy-authorization", "proxy-authenticate"};
+      "connection",        "keep-alive",        "proxy-connection", "te",
+      "trailer",           "transfer-encoding", "upgrade",          "proxy-authorization",
+      "proxy-authenticate"};
   for (const std::string_view hop : kNames) {
     if (ws::equalsIgnoreCase(name, hop)) return true;
   }
@@ -54,8 +56,9 @@ void Session::reject(int status, std::string_view reason, Termination terminatio
   termination_ = termination;
   error_.assign(reason);
   disarm(kHandshakeTimer);
-  if (backend_.stream) abortLeg(backend_);
-  for (auto& retired : retired_) retired->close();
+  if (backend_.stream && !backend_.stream->closing()) backend_.stream->close();
+  for (auto& retired : retired_)
+    retired->close();
   handshake_.reset();
   setState(State::Rejecting);
   if (!client_.stream || client_.stream->closing()) return;
@@ -143,16 +146,15 @@ bool Session::routeRequest(const http::Request& request) {
   const std::string path = request.target.substr(0, request.target.find('?'));
   route_ = config::matchRoute(*config_, listener_index_, hs.host, path);
   if (route_ == nullptr) {
-    reject(404, "no route for host '" + config::hostWithoutPort(hs.host) + "' and path '" + path +
-                    "'",
+    reject(404,
+           "no route for host '" + config::hostWithoutPort(hs.host) + "' and path '" + path + "'",
            Termination::HandshakeRejected);
     return false;
   }
   pool_ = &config_->pools[route_->pool_index];
   policy_ = route_->policy_ptr;
   const auto origin = request.headers.get("origin");
-  if (!policy_->allowed_origins.empty() &&
-      (!origin || !config::originAllowed(*policy_, *origin))) {
+  if (!policy_->allowed_origins.empty() && (!origin || !config::originAllowed(*policy_, *origin))) {
     reject(403,
            origin ? "origin '" + std::string(*origin) + "' is not allowed on this route"
                   : std::string("an Origin header is required on this route"),
@@ -185,8 +187,8 @@ void Session::connectBackend() {
   if (!index) {
     const bool timeout = last_connect_error_ == "connect timeout";
     reject(timeout ? 504 : 502,
-           "no backend of pool '" + pool_->name + "' accepted the connection (last error: " +
-               last_connect_error_ + ")",
+           "no backend of pool '" + pool_->name +
+               "' accepted the connection (last error: " + last_connect_error_ + ")",
            timeout ? Termination::BackendTimeout : Termination::BackendUnreachable);
     return;
   }
@@ -349,15 +351,16 @@ void Session::handleResponse() {
     return;
   }
   if (const auto extensions = headers.get("sec-websocket-extensions")) {
-    reject(502, "the backend chose extensions wsgate did not offer: '" + std::string(*extensions) +
-                    "'",
+    reject(502,
+           "the backend chose extensions wsgate did not offer: '" + std::string(*extensions) + "'",
            Termination::BackendRejected);
     return;
   }
   if (const auto protocol = headers.get("sec-websocket-protocol")) {
     const std::string chosen(ws::trimOws(*protocol));
     bool offered = false;
-    for (const std::string& p : hs.offered_protocols) offered = offered || p == chosen;
+    for (const std::string& p : hs.offered_protocols)
+      offered = offered || p == chosen;
     if (!offered) {
       reject(502, "the backend chose subprotocol '" + chosen + "' which the client did not offer",
              Termination::BackendRejected);

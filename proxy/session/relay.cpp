@@ -1,9 +1,9 @@
 #include "proxy/session/relay.h"
 
-#include <algorithm>
-
 #include "common/ws/close.h"
 #include "proxy/session/session.h"
+
+#include <algorithm>
 
 namespace wsgate::proxy {
 

@@ -1,15 +1,15 @@
 #pragma once
 
+#include "common/ws/frame_parser.h"
+#include "common/ws/frame_writer.h"
+#include "proxy/transport/tcp_stream.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "common/ws/frame_parser.h"
-#include "common/ws/frame_writer.h"
-#include "proxy/transport/tcp_stream.h"
 
 namespace wsgate::proxy {
 
@@ -26,6 +26,9 @@ struct Leg {
   bool close_sent = false;     // a close frame went to this peer (relayed or wsgate's own)
   bool ended = false;          // the peer's TCP side ended (EOF or error)
   bool handle_closed = false;  // the stream's handle is closed
+  // The peer broke the protocol: its connection is failed (RFC 6455 section 7.1.7), so once
+  // wsgate's close frame is out, its reply is not awaited.
+  bool failing = false;
   // The close that ended this leg: its code (1006 when TCP ended without one), reason and
   // who sent it first ("client", "backend" or "proxy"). Code 0: not closing yet.
   uint16_t close_code = 0;
@@ -34,7 +37,9 @@ struct Leg {
   uint64_t bytes_in = 0; // bytes read from this peer
   uint64_t messages_in = 0;
 
-  bool closeDone() const { return (close_received && close_sent) || ended; }
+  bool closeDone() const {
+    return (close_received && close_sent) || ended || (failing && close_sent);
+  }
   void recordClose(uint16_t code, std::string_view reason, const char* by) {
     if (close_code != 0) return;
     close_code = code;

@@ -1,12 +1,12 @@
 #include "proxy/session/session.h"
 
-#include <cstring>
-#include <string>
-
 #include "common/ws/close.h"
 #include "common/ws/frame_writer.h"
 #include "proxy/core/logger.h"
 #include "proxy/server/worker.h"
+
+#include <cstring>
+#include <string>
 
 namespace wsgate::proxy {
 
@@ -125,16 +125,21 @@ Session::Session(Worker& worker, std::size_t listener_index,
 }
 
 Session::~Session() {
-  for (TimerEntry& timer : timers_) TimerWheel::disarm(timer);
+  for (TimerEntry& timer : timers_)
+    TimerWheel::disarm(timer);
 }
 
-uint64_t Session::now() const { return uv_now(const_cast<Worker&>(worker_).loop()); }
+uint64_t Session::now() const {
+  return uv_now(const_cast<Worker&>(worker_).loop());
+}
 
 void Session::arm(Timer timer, uint64_t delay_ms) {
   worker_.wheel().arm(timers_[static_cast<std::size_t>(timer)], now() + delay_ms);
 }
 
-void Session::disarm(Timer timer) { TimerWheel::disarm(timers_[static_cast<std::size_t>(timer)]); }
+void Session::disarm(Timer timer) {
+  TimerWheel::disarm(timers_[static_cast<std::size_t>(timer)]);
+}
 
 void Session::setState(State state) {
   if (state_ == State::Closed) return;
@@ -150,6 +155,7 @@ Leg* Session::legOf(Stream& stream) {
 void Session::accept(uv_stream_t* server, bool over_capacity) {
   client_.stream = std::make_unique<TcpStream>(worker_.loop(), worker_.pool(), *this);
   ++open_handles_;
+  counted_ = !over_capacity;
   if (client_.stream->accept(server) != 0) {
     termination_ = Termination::ClientAborted;
     setState(State::Closed);
@@ -161,15 +167,13 @@ void Session::accept(uv_stream_t* server, bool over_capacity) {
   client_addr_ = client_.stream->peerAddress();
   client_ip_ = client_addr_.substr(0, client_addr_.rfind(':'));
   if (client_ip_.starts_with('[')) client_ip_ = client_ip_.substr(1, client_ip_.size() - 2);
-  counted_ = !over_capacity;
   if (over_capacity) {
     reject(503, "wsgate is at server.max_connections; retry later", Termination::HandshakeRejected,
            {{"Retry-After", "1"}});
     return;
   }
   handshake_ = std::make_unique<Handshake>();
-  arm(kHandshakeTimer,
-      static_cast<uint64_t>(config_->defaultPolicy().handshake_timeout.count()));
+  arm(kHandshakeTimer, static_cast<uint64_t>(config_->defaultPolicy().handshake_timeout.count()));
   client_.stream->startRead();
 }
 
@@ -202,7 +206,8 @@ void Session::onStreamData(Stream& stream, Block* block, std::size_t length) {
 
 void Session::relayData(Relay& relay, Leg& from, Leg& to, Block* block, const uint8_t* data,
                         std::size_t length) {
-  relay.onData(block, data, length);
+  // After a violation the peer's bytes are read and dropped until its connection ends.
+  if (relay.parser().error() == ws::ParseError::None) relay.onData(block, data, length);
   // Backpressure: a peer that does not read stops wsgate reading the other peer.
   if (to.stream && !to.stream->closing() && to.stream->queuedBytes() > kHighWatermark &&
       from.stream && from.stream->reading()) {
@@ -267,12 +272,11 @@ void Session::onStreamEnd(Stream& stream, int status) {
   if (!leg->close_received) {
     // The peer vanished without a close frame: 1006 on its leg, a close with a reason on the
     // other.
-    leg->recordClose(ws::close_code::kAbnormal, "connection lost without a close frame",
-                     leg->name);
+    leg->recordClose(ws::close_code::kAbnormal, "connection lost without a close frame", leg->name);
     leg->stream->close();
     if (leg == &client_) {
-      closeBoth(Termination::ClientLost, ws::close_code::kAbnormal, "",
-                ws::close_code::kGoingAway, "client connection lost");
+      closeBoth(Termination::ClientLost, ws::close_code::kAbnormal, "", ws::close_code::kGoingAway,
+                "client connection lost");
     } else {
       closeBoth(Termination::BackendLost, policy_->backend_lost_close_code,
                 "backend connection lost", ws::close_code::kAbnormal, "");
@@ -316,7 +320,8 @@ void Session::abort() {
   if (termination_ == Termination::None) termination_ = Termination::Shutdown;
   abortLeg(client_);
   abortLeg(backend_);
-  for (auto& retired : retired_) retired->close();
+  for (auto& retired : retired_)
+    retired->close();
 }
 
 void Session::checkLegDone(Leg& leg) {
@@ -403,6 +408,7 @@ void Session::onViolation(Relay& relay, ws::ParseError error, bool mid_frame) {
   Termination termination = terminationFor(error);
   if (mid_frame) termination = Termination::MidFrameViolation;
   Leg& other = client_offended ? backend_ : client_;
+  relay.from().failing = true;
   if (mid_frame) abortLeg(other); // a close frame now would land inside a frame
   // The offender's parser is dead: nothing more from it is forwarded.
   relay.stopForwarding();
@@ -414,8 +420,8 @@ void Session::onViolation(Relay& relay, ws::ParseError error, bool mid_frame) {
     // policy limit is a policy close like any other.
     const bool protocol = code == ws::close_code::kProtocolError;
     const std::string why = std::string("backend sent a bad frame: ") + reason;
-    closeBoth(termination, protocol ? ws::close_code::kBadGateway : ws::close_code::kGoingAway,
-              why, code, reason);
+    closeBoth(termination, protocol ? ws::close_code::kBadGateway : ws::close_code::kGoingAway, why,
+              code, reason);
   }
 }
 
@@ -455,11 +461,11 @@ void Session::sendPing() {
   const std::string payload = std::string(kPingTag) + std::to_string(ping_seq_);
   awaiting_pong_ = true;
   ping_sent_ms_ = now();
-  to_client_.inject(ws::ControlFrame::make(ws::Opcode::Ping,
-                                           std::span(reinterpret_cast<const uint8_t*>(
-                                                         payload.data()),
-                                                     payload.size())),
-                    false);
+  to_client_.inject(
+      ws::ControlFrame::make(
+          ws::Opcode::Ping,
+          std::span(reinterpret_cast<const uint8_t*>(payload.data()), payload.size())),
+      false);
   arm(kPongTimer, static_cast<uint64_t>(policy_->pong_timeout.count()));
 }
 

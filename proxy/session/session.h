@@ -1,19 +1,18 @@
 #pragma once
 
-#include <uv.h>
-
-#include <cstdint>
-#include <memory>
-#include <optional>
-#include <string>
-#include <vector>
-
 #include "common/config/config.h"
 #include "common/http/parser.h"
 #include "common/ws/frame_parser.h"
 #include "proxy/core/timer_wheel.h"
 #include "proxy/session/relay.h"
 #include "proxy/transport/tcp_stream.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <uv.h>
+#include <vector>
 
 namespace wsgate::proxy {
 
@@ -22,28 +21,28 @@ class Worker;
 // Why a session ended, for the access log's `termination` field.
 enum class Termination : uint8_t {
   None,
-  Normal,              // a close handshake completed
-  HandshakeRejected,   // the client's request got an HTTP error
-  HandshakeTimeout,    // the client's request was not complete in time
-  ClientAborted,       // the client left before the handshake completed
-  BackendUnreachable,  // no backend accepted the connection (502)
-  BackendTimeout,      // connect or 101 did not come in time (504)
-  BackendRejected,     // the backend did not answer 101 correctly (502)
-  ClientLost,          // the client's TCP ended without a close frame
-  BackendLost,         // the backend's TCP ended without a close frame
-  ProtocolError,       // a peer broke RFC 6455 (1002; 1014 to the client for a backend)
-  Utf8Invalid,         // 1007
-  FrameTooBig,         // 1009
-  MessageTooBig,       // 1009
-  BinaryNotAllowed,    // 1008
-  RateLimited,         // 4002
-  Lifetime,            // 4003
-  IdleTimeout,         // 1001
-  HeartbeatTimeout,    // the client did not answer pings
-  MidFrameViolation,   // a violation inside a frame already partly forwarded: TCP closed
-  Drain,               // wsgate is shutting down
-  CloseTimeout,        // a peer did not finish the close handshake in time
-  Shutdown,            // immediate stop
+  Normal,             // a close handshake completed
+  HandshakeRejected,  // the client's request got an HTTP error
+  HandshakeTimeout,   // the client's request was not complete in time
+  ClientAborted,      // the client left before the handshake completed
+  BackendUnreachable, // no backend accepted the connection (502)
+  BackendTimeout,     // connect or 101 did not come in time (504)
+  BackendRejected,    // the backend did not answer 101 correctly (502)
+  ClientLost,         // the client's TCP ended without a close frame
+  BackendLost,        // the backend's TCP ended without a close frame
+  ProtocolError,      // a peer broke RFC 6455 (1002; 1014 to the client for a backend)
+  Utf8Invalid,        // 1007
+  FrameTooBig,        // 1009
+  MessageTooBig,      // 1009
+  BinaryNotAllowed,   // 1008
+  RateLimited,        // 4002
+  Lifetime,           // 4003
+  IdleTimeout,        // 1001
+  HeartbeatTimeout,   // the client did not answer pings
+  MidFrameViolation,  // a violation inside a frame already partly forwarded: TCP closed
+  Drain,              // wsgate is shutting down
+  CloseTimeout,       // a peer did not finish the close handshake in time
+  Shutdown,           // immediate stop
 };
 const char* toString(Termination termination);
 
@@ -64,8 +63,7 @@ public:
   };
   static const char* toString(State state);
 
-  Session(Worker& worker, std::size_t listener_index,
-          std::shared_ptr<const config::Config> config);
+  Session(Worker& worker, std::size_t listener_index, std::shared_ptr<const config::Config> config);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -91,8 +89,15 @@ private:
   friend class Relay;
   // How long the lingering close after an HTTP error waits for the client's FIN.
   static constexpr uint64_t kLingerMs = 2000;
-  enum Timer : int { kHandshakeTimer, kPingTimer, kPongTimer, kIdleTimer, kLifetimeTimer,
-                     kCloseTimer, kTimerCount };
+  enum Timer : int {
+    kHandshakeTimer,
+    kPingTimer,
+    kPongTimer,
+    kIdleTimer,
+    kLifetimeTimer,
+    kCloseTimer,
+    kTimerCount
+  };
 
   // Handshake (handshake.cpp)
   void onRequestData(std::span<const uint8_t> bytes);

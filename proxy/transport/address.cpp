@@ -1,8 +1,7 @@
 #include "proxy/transport/address.h"
 
-#include <uv.h>
-
 #include <cstring>
+#include <uv.h>
 
 namespace wsgate::proxy {
 

@@ -1,10 +1,9 @@
 #pragma once
 
-#include <sys/socket.h>
+#include "common/config/values.h"
 
 #include <string>
-
-#include "common/config/values.h"
+#include <sys/socket.h>
 
 namespace wsgate::proxy {
 

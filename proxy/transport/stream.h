@@ -1,13 +1,12 @@
 #pragma once
 
-#include <uv.h>
+#include "proxy/core/buffer_pool.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
-
-#include "proxy/core/buffer_pool.h"
+#include <uv.h>
 
 namespace wsgate::proxy {
 

@@ -1,10 +1,10 @@
 #include "proxy/transport/tcp_stream.h"
 
+#include "proxy/transport/address.h"
+
 #include <cstring>
 #include <memory>
 #include <vector>
-
-#include "proxy/transport/address.h"
 
 namespace wsgate::proxy {
 
@@ -23,14 +23,18 @@ TcpStream::TcpStream(uv_loop_t* loop, BufferPool& pool, StreamEvents& events)
   tcp_.data = this;
 }
 
-int TcpStream::accept(uv_stream_t* server) { return uv_accept(server, stream()); }
+int TcpStream::accept(uv_stream_t* server) {
+  return uv_accept(server, stream());
+}
 
 int TcpStream::connect(const sockaddr* address) {
   connect_req_.data = this;
   return uv_tcp_connect(&connect_req_, &tcp_, address, &TcpStream::onConnect);
 }
 
-void TcpStream::setNoDelay() { uv_tcp_nodelay(&tcp_, 1); }
+void TcpStream::setNoDelay() {
+  uv_tcp_nodelay(&tcp_, 1);
+}
 
 void TcpStream::onConnect(uv_connect_t* req, int status) {
   auto* self = static_cast<TcpStream*>(req->data);
@@ -87,7 +91,8 @@ int TcpStream::writeBlock(Block* block, const uv_buf_t* bufs, unsigned count) {
   if (closing_) return UV_EPIPE;
   // Try the kernel first: most forwards complete here and never allocate.
   std::size_t total = 0;
-  for (unsigned i = 0; i < count; ++i) total += bufs[i].len;
+  for (unsigned i = 0; i < count; ++i)
+    total += bufs[i].len;
   bytes_written_ += total;
   int written = uv_try_write(stream(), bufs, count);
   if (written == UV_EAGAIN || written == UV_ENOSYS) written = 0;

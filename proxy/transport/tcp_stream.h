@@ -1,8 +1,8 @@
 #pragma once
 
-#include <uv.h>
-
 #include "proxy/transport/stream.h"
+
+#include <uv.h>
 
 namespace wsgate::proxy {
 

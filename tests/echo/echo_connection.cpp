@@ -21,7 +21,7 @@ constexpr std::size_t kNoOffset = static_cast<std::size_t>(-1);
 // peer's EOF after our FIN.
 constexpr uint64_t kLingerMs = 3000;
 // A flood write holds whole frames, about this many bytes (or one bigger frame).
-constexpr std::size_t kFloodChunk = 256 * 1024;
+constexpr std::size_t kFloodChunk = std::size_t{256} * 1024;
 // While flooding, the backlog is the flood's own: reading stops only far above it.
 constexpr std::size_t kFloodReadLimit = 4 * kHighWater;
 constexpr std::string_view kPingPayload = "app-ping";
@@ -30,11 +30,12 @@ std::span<const uint8_t> asBytes(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
 
-// Flood payloads: byte j of every message is j mod 256. 64 KiB of it, a multiple of 256, so
-// copying it piece after piece keeps the sequence.
-const std::array<uint8_t, 64 * 1024>& floodPattern() {
+// Flood payloads: byte j of every message is j mod 256. The pattern's size is a multiple of
+// 256, so copying it piece after piece keeps the sequence.
+constexpr std::size_t kPatternSize = std::size_t{64} * 1024;
+const std::array<uint8_t, kPatternSize>& floodPattern() {
   static const auto pattern = [] {
-    std::array<uint8_t, 64 * 1024> bytes{};
+    std::array<uint8_t, kPatternSize> bytes{};
     for (std::size_t i = 0; i < bytes.size(); ++i)
       bytes[i] = static_cast<uint8_t>(i);
     return bytes;

@@ -18,8 +18,8 @@ struct WriteRequest;
 
 // Above this many bytes handed to libuv and not yet written, a connection stops reading (an
 // echo) or producing (a flood); it resumes once the backlog is under kLowWater.
-inline constexpr std::size_t kHighWater = 1024 * 1024;
-inline constexpr std::size_t kLowWater = 256 * 1024;
+inline constexpr std::size_t kHighWater = std::size_t{1024} * 1024;
+inline constexpr std::size_t kLowWater = std::size_t{256} * 1024;
 
 // One client connection: the upgrade handshake, then the echo (or the test mode its path
 // selects), over one TCP handle and one timer (the ping interval, later the close linger).

@@ -24,15 +24,15 @@ const char* toString(Mode mode);
 
 struct Route {
   Mode mode = Mode::Echo;
-  uint64_t flood_bytes = 1024 * 1024;
-  uint64_t flood_size = 64 * 1024; // payload bytes per flood message, 1 .. kMaxFloodSize
-  uint16_t close_code = 1000;      // sent as is, valid on the wire or not; 1005 = empty payload
-  std::string close_reason;        // percent-decoded; cut to 123 bytes when sent
-  int reject_status = 403;         // 200 .. 599
+  uint64_t flood_bytes = uint64_t{1024} * 1024;
+  uint64_t flood_size = uint64_t{64} * 1024; // payload bytes per flood message, 1 .. kMaxFloodSize
+  uint16_t close_code = 1000; // sent as is, valid on the wire or not; 1005 = empty payload
+  std::string close_reason;   // percent-decoded; cut to 123 bytes when sent
+  int reject_status = 403;    // 200 .. 599
   uint64_t ping_interval_ms = 1000;
 };
 
-inline constexpr uint64_t kMaxFloodSize = 16 * 1024 * 1024;
+inline constexpr uint64_t kMaxFloodSize = uint64_t{16} * 1024 * 1024;
 
 // Reads the mode and its parameters from a request target ("/flood?bytes=10&size=2"). Missing
 // or malformed parameters keep their defaults.

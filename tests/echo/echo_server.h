@@ -15,7 +15,7 @@ class Connection;
 
 // The bytes a read lands in. One per loop: libuv calls alloc and read back to back for one
 // stream, and a read is processed completely before the callback returns.
-inline constexpr std::size_t kReadBufferSize = 64 * 1024;
+inline constexpr std::size_t kReadBufferSize = std::size_t{64} * 1024;
 
 // The echo server of one libuv loop: the listener, the SIGINT/SIGTERM handlers, every live
 // connection, and the buffers the connections share.
@@ -46,7 +46,6 @@ public:
   ByteBuffer& scratch() { return scratch_; }
   // Destroys `connection`; called from its last close callback only.
   void release(Connection* connection);
-  std::size_t connectionCount() const { return connections_.size(); }
 
 private:
   static void onConnection(uv_stream_t* listener, int status);

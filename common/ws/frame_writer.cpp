@@ -53,7 +53,7 @@ ControlFrame ControlFrame::close(uint16_t code, std::string_view reason, const M
     payload[n++] = static_cast<uint8_t>(code >> 8);
     payload[n++] = static_cast<uint8_t>(code);
     const std::string_view cut = truncateUtf8(reason);
-    std::memcpy(payload.data() + n, cut.data(), cut.size());
+    if (!cut.empty()) std::memcpy(payload.data() + n, cut.data(), cut.size());
     n += cut.size();
   }
   return make(Opcode::Close, std::span<const uint8_t>(payload.data(), n), mask);

@@ -162,7 +162,7 @@ struct Config {
   std::map<std::string, Policy> policies;
   std::string source; // the file path or name the config was loaded from
 
-  const Policy& defaultPolicy() const { return policies.at(std::string(kDefaultPolicyName)); }
+  [[nodiscard]] const Policy& defaultPolicy() const { return policies.at(std::string(kDefaultPolicyName)); }
 };
 
 // One problem in a configuration file. `line` and `column` (1-based) locate the
@@ -182,7 +182,7 @@ struct LoadResult {
   std::shared_ptr<const Config> config;
   std::vector<ConfigError> errors;
 
-  bool ok() const { return config != nullptr && errors.empty(); }
+  [[nodiscard]] bool ok() const { return config != nullptr && errors.empty(); }
 };
 
 // Reads and validates a configuration file. Never throws; every problem found is in

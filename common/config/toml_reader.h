@@ -27,7 +27,7 @@ public:
   // At line 1, column 1: for problems of the file as a whole ("no listeners").
   void addAtTop(std::string keyPath, std::string message);
 
-  bool empty() const { return errors_.empty(); }
+  [[nodiscard]] bool empty() const { return errors_.empty(); }
   // The errors sorted by position, stable for equal positions.
   std::vector<ConfigError> take();
 
@@ -59,9 +59,9 @@ public:
   TableReader& operator=(const TableReader&) = delete;
   ~TableReader() = default;
 
-  const toml::table& table() const { return table_; }
-  const std::string& path() const { return path_; }
-  std::string pathOf(std::string_view key) const { return childPath(path_, key); }
+  [[nodiscard]] const toml::table& table() const { return table_; }
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] std::string pathOf(std::string_view key) const { return childPath(path_, key); }
   ErrorSink& errors() { return errors_; }
 
   // The value under `key`, or nullptr; with Need::Required its absence is reported.

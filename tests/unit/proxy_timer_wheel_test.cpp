@@ -7,7 +7,7 @@
 namespace wsgate::proxy {
 namespace {
 
-struct Recorder : TimerOwner {
+struct Recorder final : TimerOwner {
   void onTimer(int purpose) override { fired.push_back(purpose); }
   std::vector<int> fired;
 };
@@ -61,7 +61,7 @@ TEST(TimerWheel, DueBeyondOneRevolutionWaits) {
 
 TEST(TimerWheel, CallbackMayRearmAndDisarmOthers) {
   TimerWheel wheel(0);
-  struct Chain : TimerOwner {
+  struct Chain final : TimerOwner {
     TimerWheel* wheel = nullptr;
     TimerEntry self{this, 1};
     TimerEntry other{this, 2};
@@ -70,17 +70,17 @@ TEST(TimerWheel, CallbackMayRearmAndDisarmOthers) {
       ++count;
       if (purpose == 1) {
         TimerWheel::disarm(other);
-        if (count < 3) wheel->arm(self, 10); // in the past: fires on the next advance
+        if (count < 3) wheel->arm(self, 10); // in the past: fires at the next tick
       }
     }
   } chain;
   chain.wheel = &wheel;
-  wheel.arm(chain.self, 100);
   wheel.arm(chain.other, 100);
-  wheel.advance(200);
+  wheel.arm(chain.self, 100); // linked last, so first in its slot: it fires before `other`
+  wheel.advance(100 + TimerWheel::kTickMs - 1); // the tick of 100 only
   EXPECT_EQ(chain.count, 1);
-  wheel.advance(300);
-  wheel.advance(400);
+  EXPECT_FALSE(chain.other.armed());
+  wheel.advance(400); // the re-armed entry fires at each following tick until it stops
   EXPECT_EQ(chain.count, 3);
   EXPECT_EQ(wheel.size(), 0u);
 }

@@ -188,7 +188,10 @@ export class RawPeer {
     this.reader = new FrameReader();
     this.frames = [];
     this.consumed = 0;
-    this.bytesReceived = 0;
+    this.bytesReceived = 0; // after the handshake head
+    this.bytesSent = 0; // after the handshake head
+    this.received = []; // every chunk, when `keepRaw` is set
+    this.keepRaw = false;
     this.ended = false;
     this.hadError = false;
     this.waiters = new Set();
@@ -202,11 +205,12 @@ export class RawPeer {
     });
     socket.on('error', () => {}); // ECONNRESET etc. show as 'close'
     socket.on('data', (chunk) => this.onData(chunk));
-    if (leftover && leftover.length) this.onData(leftover);
+    if (leftover) this.onData(leftover);
   }
 
   onData(chunk) {
     this.bytesReceived += chunk.length;
+    if (this.keepRaw) this.received.push(Buffer.from(chunk));
     for (const frame of this.reader.push(chunk)) this.frames.push(frame);
     this.wake();
   }
@@ -261,12 +265,31 @@ export class RawPeer {
     return { ...parseClosePayload(frame.payload), frame, skipped };
   }
 
+  // Resolves once at least `n` bytes (after the head) have arrived; rejects if TCP ends first.
+  waitBytes(n, ms) {
+    return this.waitUntil(
+      () => {
+        if (this.bytesReceived >= n) return this.bytesReceived;
+        if (this.ended) throw new Error(`${this.role} peer: ended after ${this.bytesReceived} of ${n} bytes`);
+        return undefined;
+      },
+      `${n} bytes`,
+      ms,
+    );
+  }
+
+  // Every byte received after the head (needs keepRaw = true from the start).
+  rawReceived() {
+    return Buffer.concat(this.received);
+  }
+
   // Resolves when the TCP connection is fully closed.
   waitEnd(ms = DEFAULT_WAIT_MS) {
     return deadline(this.closedPromise, ms, `${this.role} peer: the TCP connection to close`);
   }
 
   write(bytes) {
+    this.bytesSent += bytes.length;
     return new Promise((resolve, reject) => {
       if (this.socket.destroyed) {
         reject(new Error(`${this.role} peer: write on a closed socket`));
@@ -360,7 +383,13 @@ function parseHead(head) {
 
 // Connects to 127.0.0.1:port, sends an upgrade request for `path` and checks the 101 and its
 // Sec-WebSocket-Accept. Returns a RawPeer in the client role; `peer.response` has the head.
-export async function rawClient(port, { path = '/', host = '127.0.0.1', headers = {} } = {}) {
+//   manual: true  return {socket, rest, response, headBytes, requestBytes} instead of a RawPeer:
+//                 the socket is paused, with no 'data' listener (the caller reads when it wants)
+//   keepRaw: true keep every received byte (peer.rawReceived())
+export async function rawClient(
+  port,
+  { path = '/', host = '127.0.0.1', headers = {}, manual = false, keepRaw = false } = {},
+) {
   const socket = net.connect({ host, port });
   socket.setNoDelay(true);
   await deadline(
@@ -381,8 +410,11 @@ export async function rawClient(port, { path = '/', host = '127.0.0.1', headers 
     'Sec-WebSocket-Version: 13',
   ];
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
-  socket.write(lines.join('\r\n') + '\r\n\r\n');
+  const request = lines.join('\r\n') + '\r\n\r\n';
+  socket.write(request);
   const { head, rest } = await readHead(socket, 'the upgrade response');
+  const headBytes = Buffer.byteLength(head, 'latin1') + 4;
+  const requestBytes = Buffer.byteLength(request, 'latin1');
   const response = parseHead(head);
   if (!/^HTTP\/1\.1 101 /.test(response.startLine)) {
     socket.destroy();
@@ -392,8 +424,16 @@ export async function rawClient(port, { path = '/', host = '127.0.0.1', headers 
     socket.destroy();
     throw new Error(`bad Sec-WebSocket-Accept: ${response.headers['sec-websocket-accept']}`);
   }
-  const peer = new RawPeer(socket, 'client', rest);
+  if (manual) {
+    socket.pause();
+    return { socket, rest, response, headBytes, requestBytes };
+  }
+  const peer = new RawPeer(socket, 'client', null);
+  peer.keepRaw = keepRaw;
+  peer.onData(rest);
   peer.response = response;
+  peer.headBytes = headBytes;
+  peer.requestBytes = requestBytes;
   return peer;
 }
 
@@ -420,7 +460,9 @@ export async function rawServer() {
           `Sec-WebSocket-Accept: ${acceptFor(key)}`,
         ];
         // RawPeer must see the leftover bytes and every later one: attach before writing.
-        const peer = new RawPeer(socket, 'server', rest);
+        const peer = new RawPeer(socket, 'server', null);
+        peer.keepRaw = true;
+        peer.onData(rest);
         peer.request = request;
         socket.write(reply.join('\r\n') + '\r\n\r\n');
         peers.push(peer);
@@ -529,6 +571,20 @@ export class BackendConnection {
 
   messages() {
     return this.events.filter((e) => e.type === 'message');
+  }
+
+  // The events so far in one line, for assertion messages.
+  summary() {
+    return this.events
+      .map((e) => {
+        if (e.type === 'message') {
+          return `message(${e.isBinary ? 'binary' : 'text'} ${e.data.length}B ${JSON.stringify(e.data.subarray(0, 40).toString('latin1'))})`;
+        }
+        if (e.type === 'close') return `close(${e.code} ${JSON.stringify(e.reason)})`;
+        if (e.type === 'error') return `error(${e.message})`;
+        return `${e.type}(${JSON.stringify(e.data.toString('latin1'))})`;
+      })
+      .join(', ');
   }
 
   ofType(type) {

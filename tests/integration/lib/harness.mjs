@@ -67,7 +67,8 @@
 //   rawRequest(port, request (string|Buffer|Buffer[]), {timeoutMs}) -> Promise<Response>
 //                     writes the request, reads until the server closes;
 //                     Response {status, reason, headers (lower-case names -> string,
-//                     repeated joined with ", "), body: string, raw: Buffer}
+//                     repeated joined with ", "), body: string, raw: Buffer,
+//                     localPort (the client side's port, to find its access-log line)}
 //   upgradeRequest({path="/", host="127.0.0.1", key, version="13", headers={}, omit=[]})
 //                     -> a valid HTTP/1.1 upgrade request string; headers override or add,
 //                     omit lists header names to leave out
@@ -77,6 +78,9 @@
 //
 //   runPython(script, args, {timeoutMs}) -> Promise<object>  runs tests/integration/py/SCRIPT
 //                     with WSGATE_PYTHON, parses the last stdout line as JSON
+//   startPythonServer(script, args) -> Promise<{proc, port, address, stop()}>  runs
+//                     tests/integration/py/SCRIPT, waits for "listening 127.0.0.1:PORT" on
+//                     stdout; stdin stays open until stop() (SIGTERM, then awaits exit)
 //   withTimeout(promise, ms, what)   rejects with "timed out after ms: what"
 //   stopAll()        stop every process/server the harness started (call in after())
 //   sha256(buf) -> hex
@@ -89,9 +93,13 @@ import net from 'node:net';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { WebSocket, WebSocketServer } from 'ws';
 
-export { WebSocket, WebSocketServer };
+// Imported dynamically so a missing node_modules says what to do.
+const wsModule = await import('ws').catch((err) => {
+  throw new Error(`cannot load the npm package "ws" (${err.message}): ` +
+                  'run `npm ci` in tests/integration');
+});
+export const { WebSocket, WebSocketServer } = wsModule;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const INTEGRATION_DIR = path.resolve(here, '..');
@@ -722,6 +730,7 @@ export async function openRaw(port) {
 
 export async function rawRequest(port, request, { timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
   const conn = await openRaw(port);
+  const localPort = conn.socket.localPort;
   const parts = Array.isArray(request) ? request : [request];
   for (const part of parts) await conn.write(part);
   const raw = await conn.waitEnd(timeoutMs).finally(() => conn.destroy());
@@ -730,7 +739,7 @@ export async function rawRequest(port, request, { timeoutMs = DEFAULT_TIMEOUT_MS
     throw new Error(`no complete HTTP response; got ${raw.length} bytes: ` +
                     JSON.stringify(raw.toString('latin1').slice(0, 400)));
   }
-  return { ...head, body: raw.subarray(head.headLength).toString(), raw };
+  return { ...head, body: raw.subarray(head.headLength).toString(), raw, localPort };
 }
 
 // ---------------------------------------------------------------- Python peers
@@ -763,6 +772,58 @@ export async function runPython(script, args = [], { timeoutMs = 30000 } = {}) {
   } catch {
     throw new Error(`python ${script} printed no JSON\nstdout: ${out}\nstderr: ${err}`);
   }
+}
+
+export async function startPythonServer(script, args = []) {
+  const proc = spawn(PYTHON, [path.join(INTEGRATION_DIR, 'py', script), ...args.map(String)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  liveProcs.add(proc);
+  let stderr = '';
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => {
+    liveProcs.delete(proc);
+    resolve({ code, signal });
+  }));
+  const server = {
+    proc,
+    port: 0,
+    address: '',
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.stdin.end();
+        proc.kill('SIGTERM');
+      }
+      await withTimeout(exited, 10000, `python ${script} to exit`).catch(() => {
+        proc.kill('SIGKILL');
+        return exited;
+      });
+      resources.delete(server);
+    },
+  };
+  resources.add(server);
+  const listening = new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout.setEncoding('utf8');
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening (\S+):(\d+)/.exec(out);
+      if (m) resolve(Number(m[2]));
+    });
+    proc.on('error', reject);
+    exited.then((e) => reject(new Error(`python ${script} exited ${JSON.stringify(e)}: ${stderr}`)));
+  });
+  try {
+    server.port = await withTimeout(listening, 20000, `python ${script} to listen`);
+    server.address = `127.0.0.1:${server.port}`;
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return server;
 }
 
 // ---------------------------------------------------------------- cleanup

@@ -49,7 +49,7 @@ test-asan: build-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_DIR) $(CTEST_FLAGS)
 
-run: deps-build build
+run: deps build
 	@deploy/run-demo.sh $(BUILD_DIR)
 
 bench: build

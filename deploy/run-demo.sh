@@ -29,7 +29,7 @@ echo_pid=$!
 wsgate_pid=$!
 
 # Wait until wsgate answers on its admin port (bounded: 10 s).
-admin=$(sed -n 's/^listen *= *"\(127[^"]*\)".*/\1/p' "$config" | tail -n 1)
+admin=$(sed -n '/^\[admin\]/,/^\[/{s/^listen *= *"\([^"]*\)".*/\1/p}' "$config" | head -n 1)
 for _ in $(seq 1 100); do
   curl -sf "http://$admin/readyz" >/dev/null 2>&1 && break
   kill -0 "$wsgate_pid" 2>/dev/null || { echo "run: wsgate exited" >&2; exit 1; }
@@ -39,7 +39,8 @@ listen=$(sed -n '/^\[\[listeners\]\]/,/^\[/{s/^listen *= *"\([^"]*\)".*/\1/p}' "
 cat <<MSG
 
 wsgate is running in front of the demo echo backend (127.0.0.1:9001).
-  connect:  ws://$listen/echo      (e.g. node -e "const W=require('ws');const w=new W('ws://$listen/echo');w.on('open',()=>w.send('hi'));w.on('message',m=>{console.log(String(m));w.close()})")
+  connect:  ws://$listen/echo
+            e.g. /usr/bin/python3 -m websockets ws://$listen/echo   (type a line, see it echoed)
   admin:    http://$admin/livez  http://$admin/readyz
 Press Ctrl-C to stop.
 

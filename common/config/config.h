@@ -162,7 +162,9 @@ struct Config {
   std::map<std::string, Policy> policies;
   std::string source; // the file path or name the config was loaded from
 
-  [[nodiscard]] const Policy& defaultPolicy() const { return policies.at(std::string(kDefaultPolicyName)); }
+  [[nodiscard]] const Policy& defaultPolicy() const {
+    return policies.at(std::string(kDefaultPolicyName));
+  }
 };
 
 // One problem in a configuration file. `line` and `column` (1-based) locate the

@@ -401,7 +401,9 @@ Parsed<std::string> parseHostPattern(std::string_view text) {
 Parsed<std::string> parseOriginPattern(std::string_view text) {
   using Result = Parsed<std::string>;
   const std::string shown = quoted(text);
-  if (text == "*") return Result::success("*");
+  if (text == "*") {
+    return Result::failure("\"*\" is not an origin; an empty allowed_origins allows any origin");
+  }
   if (text.size() > 2 && text.substr(0, 2) == "*.") {
     const std::string_view suffix = text.substr(2);
     if (!checkHost(suffix).empty() || looksNumeric(suffix)) {

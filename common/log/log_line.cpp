@@ -78,7 +78,7 @@ void appendJsonEscaped(std::string& out, std::string_view value) {
 }
 
 std::string formatTimestamp(int64_t unix_ms) {
-  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  const auto seconds = static_cast<std::time_t>(unix_ms / 1000);
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   char buf[64];

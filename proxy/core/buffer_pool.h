@@ -7,7 +7,7 @@
 
 namespace wsgate::proxy {
 
-inline constexpr std::size_t kBlockSize = 64 * 1024;
+inline constexpr std::size_t kBlockSize = std::size_t{64} * 1024;
 
 // A read buffer. A block is handed to libuv only while a read is in progress, then passed on to
 // the write that forwards its bytes; `refs` counts the holders (the reader, queued writes).

@@ -75,7 +75,7 @@ void Logger::reopen() {
   wake_.notify_one();
 }
 
-void Logger::write(std::string text) {
+void Logger::write(const std::string& text) {
   {
     std::lock_guard lock(mutex_);
     error_queue_.append(text);
@@ -88,7 +88,7 @@ void Logger::write(std::string text) {
   wake_.notify_one();
 }
 
-void Logger::writeAccess(std::string text) {
+void Logger::writeAccess(const std::string& text) {
   {
     std::lock_guard lock(mutex_);
     if (access_target_ == config::AccessLogTarget::Off) return;

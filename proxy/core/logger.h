@@ -32,8 +32,8 @@ public:
     return log::LogLine(format_, event, log::levelName(level));
   }
   log::LogLine accessLine() const { return log::LogLine(format_, "access"); }
-  void write(std::string text);
-  void writeAccess(std::string text);
+  void write(const std::string& text);
+  void writeAccess(const std::string& text);
   bool accessEnabled() const { return access_target_ != config::AccessLogTarget::Off; }
 
 private:

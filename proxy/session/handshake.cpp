@@ -16,7 +16,7 @@ namespace wsgate::proxy {
 namespace {
 
 // Frames a client may pipeline behind its request before the 101 (browsers send none).
-constexpr std::size_t kMaxEarlyClientBytes = 64 * 1024;
+constexpr std::size_t kMaxEarlyClientBytes = std::size_t{64} * 1024;
 
 // Hop-by-hop headers (RFC 9110 section 7.6.1) and the ones wsgate sets itself.
 bool isHopByHop(std::string_view name) {
@@ -55,7 +55,7 @@ void Session::reject(int status, std::string_view reason, Termination terminatio
   http_status_ = status;
   termination_ = termination;
   error_.assign(reason);
-  disarm(kHandshakeTimer);
+  disarm(HandshakeTimer);
   if (backend_.stream && !backend_.stream->closing()) backend_.stream->close();
   for (auto& retired : retired_)
     retired->close();
@@ -68,7 +68,7 @@ void Session::reject(int status, std::string_view reason, Termination terminatio
   // sends, so that closing does not reset the connection before the client read the answer.
   client_.stream->shutdownWrite();
   client_.stream->startRead();
-  arm(kCloseTimer, kLingerMs);
+  arm(CloseTimer, kLingerMs);
 }
 
 void Session::onRequestData(std::span<const uint8_t> bytes) {
@@ -202,7 +202,7 @@ void Session::connectBackend() {
     return;
   }
   setState(State::Connecting);
-  arm(kHandshakeTimer, static_cast<uint64_t>(pool_->connect_timeout.count()));
+  arm(HandshakeTimer, static_cast<uint64_t>(pool_->connect_timeout.count()));
   sockaddr_storage address{};
   if (literalSockaddr(backend.address, address)) {
     startConnect(reinterpret_cast<const sockaddr*>(&address));
@@ -268,7 +268,7 @@ void Session::onBackendConnected(int status) {
   backend_.stream->setNoDelay();
   sendUpgradeRequest();
   setState(State::AwaitingResponse);
-  arm(kHandshakeTimer, static_cast<uint64_t>(pool_->handshake_timeout.count()));
+  arm(HandshakeTimer, static_cast<uint64_t>(pool_->handshake_timeout.count()));
   backend_.stream->startRead();
 }
 
@@ -389,7 +389,7 @@ void Session::handleResponse() {
 }
 
 void Session::openSession(std::span<const uint8_t> early_backend_bytes) {
-  disarm(kHandshakeTimer);
+  disarm(HandshakeTimer);
   ws::ParserOptions options;
   options.max_frame_size = policy_->max_frame_size;
   options.max_message_size = policy_->max_message_size;
@@ -406,13 +406,13 @@ void Session::openSession(std::span<const uint8_t> early_backend_bytes) {
   last_client_rx_ms_ = opened_ms_;
   last_activity_ms_ = opened_ms_;
   if (policy_->ping_interval.count() > 0) {
-    arm(kPingTimer, static_cast<uint64_t>(policy_->ping_interval.count()));
+    arm(PingTimer, static_cast<uint64_t>(policy_->ping_interval.count()));
   }
   if (policy_->idle_timeout.count() > 0) {
-    arm(kIdleTimer, static_cast<uint64_t>(policy_->idle_timeout.count()));
+    arm(IdleTimer, static_cast<uint64_t>(policy_->idle_timeout.count()));
   }
   if (policy_->max_session_lifetime.count() > 0) {
-    arm(kLifetimeTimer, static_cast<uint64_t>(policy_->max_session_lifetime.count()));
+    arm(LifetimeTimer, static_cast<uint64_t>(policy_->max_session_lifetime.count()));
   }
   const auto feedEarly = [this](Relay& relay, Leg& from, Leg& to, std::span<const uint8_t> bytes) {
     if (bytes.empty() || state_ != State::Open) return;

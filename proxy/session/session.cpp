@@ -14,8 +14,8 @@ namespace {
 
 // Writes queued toward a peer beyond this stop reading the other peer; reading resumes below the
 // low watermark. Bounds what a slow reader makes wsgate hold per direction.
-constexpr std::size_t kHighWatermark = 256 * 1024;
-constexpr std::size_t kLowWatermark = 64 * 1024;
+constexpr std::size_t kHighWatermark = std::size_t{256} * 1024;
+constexpr std::size_t kLowWatermark = std::size_t{64} * 1024;
 // How long a close handshake, or the lingering close after an HTTP error, may take.
 constexpr uint64_t kCloseTimeoutMs = 5000;
 // wsgate's pings carry this tag and a counter, so their pongs are told apart from the
@@ -117,7 +117,7 @@ Session::Session(Worker& worker, std::size_t listener_index,
     : worker_(worker), listener_index_(listener_index), config_(std::move(config)),
       id_(worker.shared().nextConnectionId()), client_("client"), backend_("backend"),
       to_backend_(*this, client_, backend_, true), to_client_(*this, backend_, client_, false) {
-  for (int i = 0; i < kTimerCount; ++i) {
+  for (int i = 0; i < TimerCount; ++i) {
     timers_[static_cast<std::size_t>(i)].owner = this;
     timers_[static_cast<std::size_t>(i)].purpose = i;
   }
@@ -173,7 +173,7 @@ void Session::accept(uv_stream_t* server, bool over_capacity) {
     return;
   }
   handshake_ = std::make_unique<Handshake>();
-  arm(kHandshakeTimer, static_cast<uint64_t>(config_->defaultPolicy().handshake_timeout.count()));
+  arm(HandshakeTimer, static_cast<uint64_t>(config_->defaultPolicy().handshake_timeout.count()));
   client_.stream->startRead();
 }
 
@@ -347,7 +347,7 @@ bool Session::onCloseFrame(Relay& relay, uint16_t code, std::string_view reason)
   if (termination_ == Termination::None) termination_ = Termination::Normal;
   if (state_ == State::Open) {
     setState(State::Closing);
-    arm(kCloseTimer, kCloseTimeoutMs);
+    arm(CloseTimer, kCloseTimeoutMs);
   }
   return true;
 }
@@ -390,12 +390,12 @@ void Session::closeBoth(Termination termination, uint16_t client_code,
   } else {
     sendClose(to_backend_, backend_code, backend_reason);
   }
-  disarm(kPingTimer);
-  disarm(kPongTimer);
-  disarm(kIdleTimer);
-  disarm(kLifetimeTimer);
+  disarm(PingTimer);
+  disarm(PongTimer);
+  disarm(IdleTimer);
+  disarm(LifetimeTimer);
   if (state_ == State::Open) setState(State::Closing);
-  if (!timers_[kCloseTimer].armed()) arm(kCloseTimer, kCloseTimeoutMs);
+  if (!timers_[CloseTimer].armed()) arm(CloseTimer, kCloseTimeoutMs);
   checkLegDone(client_);
   checkLegDone(backend_);
 }
@@ -449,8 +449,8 @@ bool Session::isOwnPong(std::span<const uint8_t> payload) {
   if (awaiting_pong_ && text.substr(kPingTag.size()) == std::to_string(ping_seq_)) {
     awaiting_pong_ = false;
     last_rtt_ms_ = static_cast<double>(now() - ping_sent_ms_);
-    disarm(kPongTimer);
-    arm(kPingTimer, static_cast<uint64_t>(policy_->ping_interval.count()));
+    disarm(PongTimer);
+    arm(PingTimer, static_cast<uint64_t>(policy_->ping_interval.count()));
   }
   return true;
 }
@@ -466,13 +466,13 @@ void Session::sendPing() {
           ws::Opcode::Ping,
           std::span(reinterpret_cast<const uint8_t*>(payload.data()), payload.size())),
       false);
-  arm(kPongTimer, static_cast<uint64_t>(policy_->pong_timeout.count()));
+  arm(PongTimer, static_cast<uint64_t>(policy_->pong_timeout.count()));
 }
 
 void Session::onTimer(int purpose) {
   const uint64_t t = now();
   switch (purpose) {
-  case kHandshakeTimer:
+  case HandshakeTimer:
     if (state_ == State::ReadingRequest) {
       reject(408, "the upgrade request was not complete within handshake_timeout",
              Termination::HandshakeTimeout);
@@ -485,46 +485,46 @@ void Session::onTimer(int purpose) {
              Termination::BackendTimeout);
     }
     return;
-  case kPingTimer: {
+  case PingTimer: {
     const auto interval = static_cast<uint64_t>(policy_->ping_interval.count());
     if (state_ != State::Open) return;
     if (t - last_client_rx_ms_ < interval) {
-      arm(kPingTimer, last_client_rx_ms_ + interval - t); // the client spoke lately
+      arm(PingTimer, last_client_rx_ms_ + interval - t); // the client spoke lately
       return;
     }
     sendPing();
     return;
   }
-  case kPongTimer:
+  case PongTimer:
     if (state_ != State::Open || !awaiting_pong_) return;
     if (last_client_rx_ms_ > ping_sent_ms_) {
       // Data arrived after the ping (the pong may wait behind a long frame): alive.
       awaiting_pong_ = false;
-      arm(kPingTimer, static_cast<uint64_t>(policy_->ping_interval.count()));
+      arm(PingTimer, static_cast<uint64_t>(policy_->ping_interval.count()));
       return;
     }
     client_.recordClose(ws::close_code::kAbnormal, "no pong within pong_timeout", "proxy");
     closeBoth(Termination::HeartbeatTimeout, ws::close_code::kAbnormal, "",
               ws::close_code::kGoingAway, "client heartbeat timeout");
     return;
-  case kIdleTimer: {
+  case IdleTimer: {
     const auto idle = static_cast<uint64_t>(policy_->idle_timeout.count());
     if (state_ != State::Open) return;
     if (t - last_activity_ms_ < idle) {
-      arm(kIdleTimer, last_activity_ms_ + idle - t);
+      arm(IdleTimer, last_activity_ms_ + idle - t);
       return;
     }
     closeBoth(Termination::IdleTimeout, ws::close_code::kGoingAway, "idle timeout",
               ws::close_code::kGoingAway, "idle timeout");
     return;
   }
-  case kLifetimeTimer:
+  case LifetimeTimer:
     if (state_ != State::Open) return;
     closeBoth(Termination::Lifetime, ws::close_code::kSessionExpired,
               "maximum session lifetime reached", ws::close_code::kGoingAway,
               "client session lifetime reached");
     return;
-  case kCloseTimer:
+  case CloseTimer:
     if (state_ == State::Closing && termination_ == Termination::Normal) {
       termination_ = Termination::CloseTimeout;
     }

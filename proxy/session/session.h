@@ -90,13 +90,13 @@ private:
   // How long the lingering close after an HTTP error waits for the client's FIN.
   static constexpr uint64_t kLingerMs = 2000;
   enum Timer : int {
-    kHandshakeTimer,
-    kPingTimer,
-    kPongTimer,
-    kIdleTimer,
-    kLifetimeTimer,
-    kCloseTimer,
-    kTimerCount
+    HandshakeTimer,
+    PingTimer,
+    PongTimer,
+    IdleTimer,
+    LifetimeTimer,
+    CloseTimer,
+    TimerCount
   };
 
   // Handshake (handshake.cpp)
@@ -181,7 +181,7 @@ private:
   std::string upstream_addr_;
   std::string protocol_;
 
-  std::array<TimerEntry, kTimerCount> timers_{};
+  std::array<TimerEntry, TimerCount> timers_{};
   uint64_t started_ms_ = 0;
   uint64_t opened_ms_ = 0;
   uint64_t last_activity_ms_ = 0;

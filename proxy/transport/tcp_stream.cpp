@@ -101,7 +101,7 @@ int TcpStream::writeBlock(Block* block, const uv_buf_t* bufs, unsigned count) {
   // Queue what is left, skipping the bytes already written.
   uv_buf_t rest[8];
   unsigned n = 0;
-  std::size_t skip = static_cast<std::size_t>(written);
+  auto skip = static_cast<std::size_t>(written);
   for (unsigned i = 0; i < count && n < 8; ++i) {
     if (skip >= bufs[i].len) {
       skip -= bufs[i].len;

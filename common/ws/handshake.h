@@ -18,14 +18,4 @@ std::string computeAccept(std::string_view key);
 // A fresh random Sec-WebSocket-Key (for wsgate's own probes and tools).
 std::string generateKey();
 
-// True when the comma-separated header value contains `token`, compared case-insensitively
-// after trimming optional white space ("keep-alive, Upgrade" contains "upgrade").
-bool headerHasToken(std::string_view value, std::string_view token);
-
-// ASCII case-insensitive equality, for header names and tokens.
-bool equalsIgnoreCase(std::string_view a, std::string_view b);
-
-// `value` without leading and trailing spaces and tabs.
-std::string_view trimOws(std::string_view value);
-
 } // namespace wsgate::ws

@@ -4,6 +4,7 @@
 
 #include "common/config/routing.h"
 #include "common/http/error_response.h"
+#include "common/http/headers.h"
 #include "proxy/server/worker.h"
 #include "proxy/session/session.h"
 #include "proxy/transport/address.h"
@@ -25,7 +26,7 @@ bool isHopByHop(std::string_view name) {
       "trailer",           "transfer-encoding", "upgrade",          "proxy-authorization",
       "proxy-authenticate"};
   for (const std::string_view hop : kNames) {
-    if (ws::equalsIgnoreCase(name, hop)) return true;
+    if (http::equalsIgnoreCase(name, hop)) return true;
   }
   return false;
 }
@@ -33,14 +34,14 @@ bool isHopByHop(std::string_view name) {
 // True when the request's Connection header names `name` as hop-by-hop.
 bool listedInConnection(const http::HeaderList& headers, std::string_view name) {
   const auto connection = headers.getAll("connection");
-  return connection && ws::headerHasToken(*connection, name);
+  return connection && http::listHasToken(*connection, name);
 }
 
 std::vector<std::string> splitTokens(std::string_view value) {
   std::vector<std::string> out;
   while (!value.empty()) {
     const std::size_t comma = value.find(',');
-    const std::string_view item = ws::trimOws(value.substr(0, comma));
+    const std::string_view item = http::trimOws(value.substr(0, comma));
     if (!item.empty()) out.emplace_back(item);
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
@@ -110,7 +111,7 @@ void Session::handleRequest() {
     return;
   }
   const auto upgrade = headers.getAll("upgrade");
-  if (!upgrade || !ws::headerHasToken(*upgrade, "websocket")) {
+  if (!upgrade || !http::listHasToken(*upgrade, "websocket")) {
     reject(400, "missing or wrong Upgrade header: expected 'Upgrade: websocket'",
            Termination::HandshakeRejected);
     return;
@@ -124,18 +125,18 @@ void Session::handleRequest() {
     return;
   }
   const auto version = headers.get("sec-websocket-version");
-  if (!version || ws::trimOws(*version) != "13") {
+  if (!version || http::trimOws(*version) != "13") {
     reject(426, "unsupported Sec-WebSocket-Version: this server speaks version 13",
            Termination::HandshakeRejected, {{"Sec-WebSocket-Version", "13"}});
     return;
   }
   const auto key = headers.get("sec-websocket-key");
-  if (!key || headers.count("sec-websocket-key") != 1 || !ws::isValidKey(ws::trimOws(*key))) {
+  if (!key || headers.count("sec-websocket-key") != 1 || !ws::isValidKey(http::trimOws(*key))) {
     reject(400, "missing or invalid Sec-WebSocket-Key: it must be the base64 of 16 bytes",
            Termination::HandshakeRejected);
     return;
   }
-  hs.key.assign(ws::trimOws(*key));
+  hs.key.assign(http::trimOws(*key));
   hs.host.assign(*host);
   if (!routeRequest(request)) return;
   connectBackend();
@@ -284,12 +285,12 @@ void Session::sendUpgradeRequest() {
   for (const http::Header& header : request.headers) {
     const std::string_view name = header.name;
     if (isHopByHop(name) || listedInConnection(request.headers, name) ||
-        ws::equalsIgnoreCase(name, "sec-websocket-extensions") ||
-        ws::equalsIgnoreCase(name, "x-forwarded-proto") ||
-        ws::equalsIgnoreCase(name, "x-forwarded-host")) {
+        http::equalsIgnoreCase(name, "sec-websocket-extensions") ||
+        http::equalsIgnoreCase(name, "x-forwarded-proto") ||
+        http::equalsIgnoreCase(name, "x-forwarded-host")) {
       continue;
     }
-    if (ws::equalsIgnoreCase(name, "x-forwarded-for")) {
+    if (http::equalsIgnoreCase(name, "x-forwarded-for")) {
       if (!forwarded_for.empty()) forwarded_for += ", ";
       forwarded_for += header.value;
       continue;
@@ -336,14 +337,14 @@ void Session::handleResponse() {
   }
   const auto upgrade = headers.getAll("upgrade");
   const auto connection = headers.getAll("connection");
-  if (!upgrade || !ws::headerHasToken(*upgrade, "websocket") || !connection ||
-      !ws::headerHasToken(*connection, "upgrade")) {
+  if (!upgrade || !http::listHasToken(*upgrade, "websocket") || !connection ||
+      !http::listHasToken(*connection, "upgrade")) {
     reject(502, "the backend's 101 lacks 'Upgrade: websocket' or 'Connection: Upgrade'",
            Termination::BackendRejected);
     return;
   }
   const auto accept = headers.get("sec-websocket-accept");
-  if (!accept || ws::trimOws(*accept) != ws::computeAccept(hs.key)) {
+  if (!accept || http::trimOws(*accept) != ws::computeAccept(hs.key)) {
     reject(502,
            "the backend sent a wrong Sec-WebSocket-Accept: '" +
                std::string(accept ? *accept : "(none)") + "'",
@@ -357,7 +358,7 @@ void Session::handleResponse() {
     return;
   }
   if (const auto protocol = headers.get("sec-websocket-protocol")) {
-    const std::string chosen(ws::trimOws(*protocol));
+    const std::string chosen(http::trimOws(*protocol));
     bool offered = false;
     for (const std::string& p : hs.offered_protocols)
       offered = offered || p == chosen;
@@ -370,12 +371,12 @@ void Session::handleResponse() {
   }
   std::string out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                     "Connection: Upgrade\r\nSec-WebSocket-Accept: ";
-  out += ws::trimOws(*accept);
+  out += http::trimOws(*accept);
   out += "\r\n";
   for (const http::Header& header : headers) {
     const std::string_view name = header.name;
-    if (isHopByHop(name) || ws::equalsIgnoreCase(name, "sec-websocket-accept") ||
-        ws::equalsIgnoreCase(name, "content-length")) {
+    if (isHopByHop(name) || http::equalsIgnoreCase(name, "sec-websocket-accept") ||
+        http::equalsIgnoreCase(name, "content-length")) {
       continue;
     }
     out += header.name;

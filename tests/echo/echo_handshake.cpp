@@ -14,7 +14,7 @@ namespace {
 std::string firstProtocol(std::string_view offers) {
   while (!offers.empty()) {
     const std::size_t comma = offers.find(',');
-    const std::string_view item = ws::trimOws(offers.substr(0, comma));
+    const std::string_view item = http::trimOws(offers.substr(0, comma));
     if (http::isToken(item)) return std::string(item);
     if (comma == std::string_view::npos) break;
     offers.remove_prefix(comma + 1);

@@ -1,10 +1,9 @@
-#include <gtest/gtest.h>
+#include "common/config/cli.h"
 
 #include <cstdio>
-#include <vector>
+#include <gtest/gtest.h>
 #include <sstream>
-
-#include "common/config/cli.h"
+#include <vector>
 
 namespace wsgate::config {
 namespace {
@@ -16,8 +15,8 @@ CommandLine parse(const std::vector<const char*>& args) {
 }
 
 TEST(CliParse, RunWithConfig) {
-  for (const auto& line : {parse({"-c", "a.toml"}), parse({"--config", "a.toml"}),
-                           parse({"--config=a.toml"})}) {
+  for (const auto& line :
+       {parse({"-c", "a.toml"}), parse({"--config", "a.toml"}), parse({"--config=a.toml"})}) {
     EXPECT_EQ(line.action, CliAction::Run);
     EXPECT_EQ(line.config_path, "a.toml");
     EXPECT_EQ(line.error, "");

@@ -270,6 +270,8 @@ TEST(ConfigOriginPattern, AcceptsAndRejects) {
   EXPECT_EQ(*parseOriginPattern("http://localhost:3000").value, "http://localhost:3000");
   EXPECT_EQ(*parseOriginPattern("http://[::1]:3000").value, "http://[::1]:3000");
   EXPECT_EQ(*parseOriginPattern("*.example.com").value, "*.example.com");
+  EXPECT_EQ(parseOriginPattern("*").error,
+            "\"*\" is not an origin; an empty allowed_origins allows any origin");
   for (const char* bad : {"", "example.com", "https://", "https://a.com/path", "*.", "://a.com",
                           "https://a.com:0", "ht tp://a.com"}) {
     EXPECT_FALSE(parseOriginPattern(bad)) << bad;

@@ -23,16 +23,5 @@ TEST(Handshake, KeyValidity) {
     EXPECT_TRUE(isValidKey(generateKey()));
 }
 
-TEST(Handshake, HeaderTokens) {
-  EXPECT_TRUE(headerHasToken("Upgrade", "upgrade"));
-  EXPECT_TRUE(headerHasToken("keep-alive, Upgrade", "upgrade"));
-  EXPECT_TRUE(headerHasToken("keep-alive,upgrade ", "upgrade"));
-  EXPECT_TRUE(headerHasToken("\tUPGRADE\t, close", "upgrade"));
-  EXPECT_FALSE(headerHasToken("keep-alive", "upgrade"));
-  EXPECT_FALSE(headerHasToken("upgraded", "upgrade"));
-  EXPECT_FALSE(headerHasToken("", "upgrade"));
-  EXPECT_FALSE(headerHasToken(",,", "upgrade"));
-}
-
 } // namespace
 } // namespace wsgate::ws

@@ -14,6 +14,7 @@ namespace wsgate::proxy {
 namespace {
 
 constexpr int kSignals[] = {SIGTERM, SIGQUIT, SIGINT, SIGHUP, SIGUSR1};
+constexpr int kBacklog = 1024;
 
 // A listening socket with SO_REUSEPORT, so every worker gets its own and the kernel spreads
 // connections between them. Returns the fd or a negative errno.
@@ -22,8 +23,10 @@ int openReusePortSocket(const sockaddr* address, socklen_t length) {
   if (fd < 0) return -errno;
   const int on = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  // Listening starts here, before "ready" is logged: connections made from then on wait in the
+  // backlog until the worker's loop accepts them.
   if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0 ||
-      ::bind(fd, address, length) != 0) {
+      ::bind(fd, address, length) != 0 || ::listen(fd, kBacklog) != 0) {
     const int error = errno;
     ::close(fd);
     return -error;

@@ -29,6 +29,12 @@ std::string base64(const uint8_t* data, std::size_t size) {
 
 } // namespace
 
+MaskKey randomMaskKey() {
+  MaskKey key{};
+  RAND_bytes(key.data(), static_cast<int>(key.size()));
+  return key;
+}
+
 bool isValidKey(std::string_view key) {
   // 16 bytes encode to 22 significant characters and "==". The 22nd character carries only
   // 2 bits of data, so its low 4 bits must be zero (one of "AQgw").

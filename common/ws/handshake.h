@@ -1,5 +1,7 @@
 #pragma once
 
+#include "common/ws/frame.h"
+
 #include <string>
 #include <string_view>
 
@@ -17,5 +19,9 @@ std::string computeAccept(std::string_view key);
 
 // A fresh random Sec-WebSocket-Key (for wsgate's own probes and tools).
 std::string generateKey();
+
+// A masking key for a frame wsgate sends as a client, from OpenSSL's CSPRNG (RFC 6455
+// section 5.3 asks for a strong source of entropy).
+MaskKey randomMaskKey();
 
 } // namespace wsgate::ws

@@ -239,9 +239,12 @@ void Server::reload() {
   }
   if (listeners_changed) {
     logger.write(logger.line(log::Level::Error, "config_reload_failed")
-                     .str("error",
-                          "listeners differ from the running ones; changing listeners needs a "
-                          "restart")
+                     .str("error", "listeners differ from the running ones; changing listeners "
+                                   "needs a restart")
+                     .finish());
+    logger.write(logger.line(log::Level::Warn, "config_reload_ignored")
+                     .str("config", config_path_)
+                     .str("message", "keeping the running configuration")
                      .finish());
     return;
   }

@@ -2,6 +2,7 @@
 
 #include "common/ws/close.h"
 #include "common/ws/frame_writer.h"
+#include "common/ws/handshake.h"
 #include "proxy/core/logger.h"
 #include "proxy/server/worker.h"
 
@@ -361,7 +362,10 @@ void Session::sendClose(Relay& toward, uint16_t code, std::string_view reason) {
     abortLeg(to);
     return;
   }
-  toward.inject(ws::ControlFrame::close(code, reason), true);
+  // Toward the backend wsgate is a client, and a client's frames are masked.
+  const bool to_backend = &to == &backend_;
+  const ws::MaskKey mask = to_backend ? ws::randomMaskKey() : ws::MaskKey{};
+  toward.inject(ws::ControlFrame::close(code, reason, to_backend ? &mask : nullptr), true);
 }
 
 void Session::onInjected(Relay& relay, bool is_close) {

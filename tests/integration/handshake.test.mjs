@@ -297,8 +297,9 @@ describe('client request validation and routing', () => {
     assertTextPlain(tooMany);
     assert.match(tooMany.body, /header/i);
 
+    // To the Node backend: wsgate adds X-Forwarded-* (wsgate-echo allows 64 headers too).
     const conn = await h.openRaw(port);
-    await conn.write(h.upgradeRequest({ path: '/echo', headers: extra(59) }));
+    await conn.write(h.upgradeRequest({ path: '/node/64', headers: extra(59) }));
     await conn.waitData((b) => h.parseHead(b) !== null);
     assert.equal(h.parseHead(conn.data).status, 101);
     conn.destroy();
@@ -374,7 +375,8 @@ describe('client request validation and routing', () => {
     const ws = await h.connectWs(gw.url('/node/proto'), { protocols: ['chat.v1', 'chat.v2'] });
     assert.equal(ws.protocol, 'chat.v2');
     const [conn] = (await node.waitConnections(1)).filter((c) => c.req.url === '/node/proto');
-    assert.equal(conn.req.headers['sec-websocket-protocol'], 'chat.v1, chat.v2');
+    const offered = conn.req.headers['sec-websocket-protocol'].split(',').map((p) => p.trim());
+    assert.deepEqual(offered, ['chat.v1', 'chat.v2']);
     assert.equal(conn.protocol, 'chat.v2');
     ws.close(1000);
     await h.waitClose(ws);
@@ -389,7 +391,8 @@ describe('client request validation and routing', () => {
       const hello = JSON.parse((await h.nextMessage(ws)).data.toString());
       assert.equal(hello.subprotocol, 'chat.v2');
       assert.equal(hello.path, '/py?q=1');
-      assert.equal(hello.headers['sec-websocket-protocol'], 'chat.v1, chat.v2');
+      const offered = hello.headers['sec-websocket-protocol'].split(',').map((p) => p.trim());
+      assert.deepEqual(offered, ['chat.v1', 'chat.v2']);
       assert.equal(hello.headers['x-forwarded-proto'], 'ws');
       ws.send('ping?');
       assert.equal((await h.nextMessage(ws)).data.toString(), 'ping?');
@@ -534,7 +537,7 @@ describe('backend failures', () => {
       pools: [
         { name: 'refused', backends: [`127.0.0.1:${refusedA}`, `127.0.0.1:${refusedB}`] },
         { name: 'half', backends: [`127.0.0.1:${refusedA}`, echo.address] },
-        { name: 'echo', backends: [echo.address], handshake_timeout: '1s' },
+        { name: 'echo', backends: [echo.address], handshake_timeout: '2s' },
         { name: 'scripted', backends: [scripted.address] },
         { name: 'blackhole', backends: [blackhole.address], connect_timeout: '300ms' },
       ],
@@ -623,6 +626,21 @@ describe('backend failures', () => {
     assert.match(res.body, /timeout|timed out/i);
     const line = await accessFor(gw, res.localPort);
     assert.equal(line.status, 504);
+  });
+});
+
+describe('startup', () => {
+  it('accepts connections as soon as it logs "ready"', async () => {
+    const backend = await h.startWsBackend();
+    for (let i = 0; i < 5; ++i) {
+      const gw = await h.startWsgate({ pools: [{ name: 'p', backends: [backend.address] }] });
+      try {
+        const res = await h.rawRequest(gw.port(), h.upgradeRequest({ method: 'POST' }));
+        assert.equal(res.status, 405);
+      } finally {
+        await gw.stop();
+      }
+    }
   });
 });
 

@@ -39,7 +39,8 @@
 //                     "config_reload_failed" after the mark -> the line
 //     .signal(name)   process.kill(pid, name)
 //     .waitExit(timeoutMs=15000) -> Promise<{code, signal}>
-//     .exited         null while running, else {code, signal}
+//     .exited         null while running, else {code, signal} (set once stderr is drained,
+//                     so .logs is complete then)
 //     .stop()         SIGKILL if still running, await exit, remove the temp dir
 //   tomlFor(opts) -> string   the generated TOML
 //
@@ -49,7 +50,8 @@
 //                     127.0.0.1:0. opts.echo (default true) echoes every message with its
 //                     type; opts.onConnection(ws, req); other opts go to WebSocketServer
 //                     (e.g. handleProtocols). perMessageDeflate is off.
-//     Backend: .server .port .address .connections [ws] (each ws has .req and
+//     Backend: .server .port .address .connections [ws] (each ws has .req, .inbox,
+//              .errors [message] (e.g. an unmasked frame from wsgate) and
 //              .closed: Promise<{code, reason}>), .waitConnections(n, timeoutMs)
 //              .close() terminates every connection and closes the server
 //   startTcpBackend(onSocket) -> Promise<{server, port, address, sockets, close()}>
@@ -60,8 +62,12 @@
 //                     whose .status/.headers/.body are set on an HTTP answer that is not 101
 //   expectRejected(url, opts) -> Promise<{status, headers, body}>   the non-101 answer
 //   waitOpen(ws) / waitClose(ws, timeoutMs) -> {code, reason: string}
-//   nextMessage(ws, timeoutMs) -> {data: Buffer, isBinary}
-//   collectMessages(ws, n, timeoutMs) -> [{data, isBinary}]
+//   nextMessage(ws, timeoutMs) -> {data: Buffer, isBinary}   takes from ws.inbox
+//   collectMessages(ws, n, timeoutMs) -> [{data, isBinary}]  takes n from ws.inbox
+//   attachInbox(ws)  ws.inbox: every message since, queued ({data, isBinary}); connectWs and
+//                    startWsBackend connections have one from the start. Read messages
+//                    through nextMessage/collectMessages (or ws.inbox), not only by
+//                    ws.on('message') after an await: those can be gone already
 //   waitEvent(emitter, name, timeoutMs, what) -> args[0] (rejects on "error" unless name)
 //
 //   rawRequest(port, request (string|Buffer|Buffer[]), {timeoutMs}) -> Promise<Response>
@@ -117,7 +123,7 @@ if (!existsSync(WSGATE_BIN)) {
 
 const resources = new Set();
 const liveProcs = new Set();
-process.on('exit', () => {
+function killLiveProcs() {
   for (const p of liveProcs) {
     try {
       p.kill('SIGKILL');
@@ -125,7 +131,16 @@ process.on('exit', () => {
       // already gone
     }
   }
-});
+}
+// No wsgate, echo or Python peer outlives the test process, also when a timeout (ctest,
+// `timeout`) or Ctrl-C ends it with a signal.
+process.on('exit', killLiveProcs);
+for (const [sig, num] of [['SIGTERM', 15], ['SIGINT', 2], ['SIGHUP', 1]]) {
+  process.once(sig, () => {
+    killLiveProcs();
+    process.exit(128 + num);
+  });
+}
 
 export function withTimeout(promise, ms, what) {
   let timer;
@@ -220,18 +235,16 @@ class Wsgate extends EventEmitter {
     });
     proc.stderr.setEncoding('utf8');
     proc.stderr.on('data', (d) => this._onStderr(d));
+    // 'close' comes after 'exit' once stdout and stderr are drained: the log is complete.
     this._exitPromise = new Promise((resolve) => {
-      proc.on('exit', (code, signal) => {
+      proc.on('close', (code, signal) => {
+        if (this._partial) this._onLine(this._partial);
+        this._partial = '';
         this.exited = { code, signal };
         liveProcs.delete(proc);
         resolve(this.exited);
+        this.emit('gone');
       });
-    });
-    // 'close' fires after stdio is drained: the log is complete then.
-    proc.on('close', () => {
-      if (this._partial) this._onLine(this._partial);
-      this._partial = '';
-      this.emit('gone');
     });
   }
 
@@ -318,7 +331,7 @@ class Wsgate extends EventEmitter {
                          `--- stderr:\n${this.stderrText().slice(-8000)}`));
       }, timeoutMs);
       this.on('log', onLog);
-      if (this.exited && this.proc.stderr.readableEnded) onGone();
+      if (this.exited) onGone();
       else this.on('gone', onGone);
     });
   }
@@ -485,7 +498,9 @@ export async function startWsBackend(opts = {}) {
     ws.closed = new Promise((resolve) => ws.on('close', (code, reason) => {
       resolve({ code, reason: reason.toString() });
     }));
-    ws.on('error', () => {});
+    ws.errors = [];
+    ws.on('error', (e) => ws.errors.push(e.message));
+    attachInbox(ws);
     if (echo) ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
     backend.connections.push(ws);
     if (onConnection) onConnection(ws, req);
@@ -537,8 +552,8 @@ export function waitEvent(emitter, name, timeoutMs = DEFAULT_TIMEOUT_MS, what = 
 }
 
 export function connectWs(url, opts = {}) {
-  const { protocols, ...wsOpts } = opts;
-  const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...wsOpts });
+  const { protocols, timeoutMs, ...wsOpts } = opts;
+  const ws = attachInbox(new WebSocket(url, protocols, { perMessageDeflate: false, ...wsOpts }));
   ws.closed = new Promise((resolve) => ws.on('close', (code, reason) => {
     resolve({ code, reason: reason.toString() });
   }));
@@ -560,7 +575,7 @@ export function connectWs(url, opts = {}) {
     });
   });
   ws.on('error', () => {});
-  return withTimeout(opened, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, `WebSocket open ${url}`);
+  return withTimeout(opened, timeoutMs ?? DEFAULT_TIMEOUT_MS, `WebSocket open ${url}`);
 }
 
 export async function expectRejected(url, opts = {}) {
@@ -586,39 +601,43 @@ export function waitClose(ws, timeoutMs = DEFAULT_TIMEOUT_MS) {
   return withTimeout(closed, timeoutMs, 'WebSocket close');
 }
 
-export function nextMessage(ws, timeoutMs = DEFAULT_TIMEOUT_MS) {
-  return withTimeout(new Promise((resolve, reject) => {
-    const onClose = (code) => {
-      ws.off('message', onMessage);
-      reject(new Error(`closed (${code}) before a message arrived`));
-    };
-    const onMessage = (data, isBinary) => {
-      ws.off('close', onClose);
-      resolve({ data: Buffer.isBuffer(data) ? data : Buffer.concat(data), isBinary });
-    };
-    ws.once('message', onMessage);
-    ws.once('close', onClose);
-  }), timeoutMs, 'WebSocket message');
+// Every WebSocket the harness creates queues its messages from the start, so a message that
+// arrives together with the 101 (emitted before an `await connectWs()` resumes) is not lost.
+export function attachInbox(ws) {
+  if (ws.inbox) return ws;
+  ws.inbox = [];
+  ws.on('message', (data, isBinary) => {
+    ws.inbox.push({ data: Buffer.isBuffer(data) ? data : Buffer.concat(data), isBinary });
+    ws.emit('inbox');
+  });
+  return ws;
 }
 
 export function collectMessages(ws, n, timeoutMs = DEFAULT_TIMEOUT_MS) {
-  const got = [];
+  attachInbox(ws);
   return withTimeout(new Promise((resolve, reject) => {
-    const onClose = (code) => {
-      ws.off('message', onMessage);
-      reject(new Error(`closed (${code}) after ${got.length} of ${n} messages`));
+    const cleanup = () => {
+      ws.off('inbox', check);
+      ws.off('close', check);
     };
-    const onMessage = (data, isBinary) => {
-      got.push({ data: Buffer.isBuffer(data) ? data : Buffer.concat(data), isBinary });
-      if (got.length === n) {
-        ws.off('message', onMessage);
-        ws.off('close', onClose);
-        resolve(got);
+    function check() {
+      if (ws.inbox.length >= n) {
+        cleanup();
+        resolve(ws.inbox.splice(0, n));
+      } else if (ws.readyState === WebSocket.CLOSED) {
+        cleanup();
+        reject(new Error(`closed after ${ws.inbox.length} of ${n} messages`));
       }
-    };
-    ws.on('message', onMessage);
-    ws.once('close', onClose);
-  }), timeoutMs, `${n} WebSocket messages`);
+    }
+    ws.on('inbox', check);
+    ws.on('close', check);
+    check();
+  }), timeoutMs, `${n} WebSocket messages (have ${ws.inbox.length})`);
+}
+
+export async function nextMessage(ws, timeoutMs = DEFAULT_TIMEOUT_MS) {
+  const [m] = await collectMessages(ws, 1, timeoutMs);
+  return m;
 }
 
 // ---------------------------------------------------------------- raw HTTP

@@ -2,6 +2,7 @@
 
 #include "proxy/core/logger.h"
 #include "proxy/transport/address.h"
+#include "proxy/transport/stream_factory.h"
 
 #include <csignal>
 #include <netinet/in.h>
@@ -50,6 +51,10 @@ int Server::bindListeners(unsigned workers, std::vector<std::vector<int>>& fds) 
   const auto config = shared_.config();
   fds.assign(workers, {});
   for (const config::Listener& listener : config->listeners) {
+    if (const std::string why = listenerSupported(listener); !why.empty()) {
+      logText(log::Level::Error, "listen_failed", "listener " + listener.name + ": " + why);
+      return 1;
+    }
     sockaddr_storage address{};
     if (!literalSockaddr(listener.listen, address)) {
       logText(log::Level::Error, "listen_failed",

@@ -8,6 +8,7 @@
 #include "proxy/server/worker.h"
 #include "proxy/session/session.h"
 #include "proxy/transport/address.h"
+#include "proxy/transport/stream_factory.h"
 
 #include <cstring>
 #include <string>
@@ -197,11 +198,6 @@ void Session::connectBackend() {
   hs.backend_index = *index;
   const config::Backend& backend = pool_->backends[*index];
   upstream_addr_ = config::formatAddress(backend.address);
-  if (backend.tls) {
-    last_connect_error_ = "TLS to backends (wss://) is not supported by this build";
-    connectBackend();
-    return;
-  }
   setState(State::Connecting);
   arm(HandshakeTimer, static_cast<uint64_t>(pool_->connect_timeout.count()));
   sockaddr_storage address{};
@@ -242,10 +238,16 @@ void Session::onResolved(uv_getaddrinfo_t* request, int status, addrinfo* result
 }
 
 void Session::startConnect(const sockaddr* address) {
-  backend_.stream = std::make_unique<TcpStream>(worker_.loop(), worker_.pool(), *this);
-  ++open_handles_;
+  const config::Backend& backend = pool_->backends[handshake_->backend_index];
+  backend_.stream =
+      makeBackendStream(worker_, *config_, *pool_, backend, *this, last_connect_error_);
   upstream_addr_ = formatSockaddr(address);
-  const int rc = backend_.stream->connect(address);
+  if (!backend_.stream) {
+    connectBackend();
+    return;
+  }
+  ++open_handles_;
+  const int rc = backend_.stream->tcp().connect(address);
   if (rc != 0) {
     last_connect_error_ = uv_strerror(rc);
     retireBackend();
@@ -266,7 +268,7 @@ void Session::onBackendConnected(int status) {
     return;
   }
   backend_.established = true;
-  backend_.stream->setNoDelay();
+  backend_.stream->tcp().setNoDelay();
   sendUpgradeRequest();
   setState(State::AwaitingResponse);
   arm(HandshakeTimer, static_cast<uint64_t>(pool_->handshake_timeout.count()));
@@ -304,7 +306,8 @@ void Session::sendUpgradeRequest() {
   forwarded_for += client_ip_;
   out += "Upgrade: websocket\r\nConnection: Upgrade\r\n";
   out += "X-Forwarded-For: " + forwarded_for + "\r\n";
-  out += "X-Forwarded-Proto: ws\r\n";
+  out += config_->listeners[listener_index_].tls ? "X-Forwarded-Proto: wss\r\n"
+                                                 : "X-Forwarded-Proto: ws\r\n";
   out += "X-Forwarded-Host: " + hs.host + "\r\n\r\n";
   backend_.stream->writeCopy(std::string_view(out));
 }

@@ -20,7 +20,7 @@ struct Leg {
   explicit Leg(const char* leg_name) : name(leg_name) {}
 
   const char* name; // "client" or "backend"
-  std::unique_ptr<TcpStream> stream;
+  std::unique_ptr<Stream> stream;
   bool established = false;    // connected (backend) or accepted (client)
   bool close_received = false; // a close frame came from this peer
   bool close_sent = false;     // a close frame went to this peer (relayed or wsgate's own)

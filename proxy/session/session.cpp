@@ -5,6 +5,7 @@
 #include "common/ws/handshake.h"
 #include "proxy/core/logger.h"
 #include "proxy/server/worker.h"
+#include "proxy/transport/stream_factory.h"
 
 #include <cstring>
 #include <string>
@@ -154,17 +155,18 @@ Leg* Session::legOf(Stream& stream) {
 }
 
 void Session::accept(uv_stream_t* server, bool over_capacity) {
-  client_.stream = std::make_unique<TcpStream>(worker_.loop(), worker_.pool(), *this);
+  const config::Listener& listener = config_->listeners[listener_index_];
+  client_.stream = makeListenerStream(worker_, *config_, listener, *this);
   ++open_handles_;
   counted_ = !over_capacity;
-  if (client_.stream->accept(server) != 0) {
+  if (client_.stream->tcp().accept(server) != 0) {
     termination_ = Termination::ClientAborted;
     setState(State::Closed);
     client_.stream->close();
     return;
   }
   client_.established = true;
-  client_.stream->setNoDelay();
+  client_.stream->tcp().setNoDelay();
   client_addr_ = client_.stream->peerAddress();
   client_ip_ = client_addr_.substr(0, client_addr_.rfind(':'));
   if (client_ip_.starts_with('[')) client_ip_ = client_ip_.substr(1, client_ip_.size() - 2);

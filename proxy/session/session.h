@@ -196,7 +196,7 @@ private:
   const char* violation_ = nullptr; // kindOf() of the policy violation that ended the session
   std::string error_;               // why the handshake failed, for the access log
   std::string last_connect_error_;
-  std::vector<std::unique_ptr<TcpStream>> retired_; // backend attempts whose handles are closing
+  std::vector<std::unique_ptr<Stream>> retired_; // backend attempts whose handles are closing
 };
 
 } // namespace wsgate::proxy

@@ -11,6 +11,7 @@
 namespace wsgate::proxy {
 
 class Stream;
+class TcpStream;
 
 // What a stream reports to its owner (the session). Every callback runs on the worker's loop.
 class StreamEvents {
@@ -57,6 +58,9 @@ public:
   virtual bool closing() const = 0;
   // "127.0.0.1:5555", for logs.
   virtual std::string peerAddress() const = 0;
+  // The TCP connection underneath (the stream itself for plain TCP): for accept, connect and
+  // socket options.
+  virtual TcpStream& tcp() = 0;
   // Every byte accepted by write*() so far.
   uint64_t bytesWritten() const { return bytes_written_; }
 

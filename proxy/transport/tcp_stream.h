@@ -32,6 +32,7 @@ public:
   void close() override;
   bool closing() const override { return closing_; }
   std::string peerAddress() const override;
+  TcpStream& tcp() override { return *this; }
 
 private:
   struct WriteRequest;

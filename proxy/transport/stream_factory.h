@@ -1,0 +1,29 @@
+#pragma once
+
+#include "common/config/config.h"
+#include "proxy/transport/stream.h"
+
+#include <memory>
+#include <string>
+
+namespace wsgate::proxy {
+
+class Worker;
+
+// The stream for a client connection accepted on `listener`: plain TCP, or TLS when the
+// listener has a [listeners.tls] table. The caller accepts into stream->tcp(). Never null: the
+// server refuses to start listeners it cannot serve (see listenerSupported).
+std::unique_ptr<Stream> makeListenerStream(Worker& worker, const config::Config& config,
+                                           const config::Listener& listener, StreamEvents& events);
+
+// Empty when this build can serve `listener`; else why not.
+std::string listenerSupported(const config::Listener& listener);
+
+// The stream to `backend` of `pool`: plain TCP, or TLS for a wss:// backend. The caller
+// connects stream->tcp(); onStreamConnect reports when the stream is ready for bytes. nullptr,
+// with `error` set, when no such stream can be made.
+std::unique_ptr<Stream> makeBackendStream(Worker& worker, const config::Config& config,
+                                          const config::Pool& pool, const config::Backend& backend,
+                                          StreamEvents& events, std::string& error);
+
+} // namespace wsgate::proxy

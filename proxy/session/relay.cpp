@@ -96,6 +96,7 @@ void Relay::onData(Block* block, const uint8_t* data, std::size_t length) {
   if (!result.ok()) {
     const bool started_here = frame_start_ != kBefore;
     const bool mid_frame = !started_here && held_.empty();
+    failed_mid_frame_ = mid_frame;
     if (started_here) emitRange(out_from_, frame_start_);
     held_.clear();
     flush();

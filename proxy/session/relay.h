@@ -58,8 +58,13 @@ public:
   void configure(const ws::ParserOptions& options) { parser_ = ws::FrameParser(options); }
   // Handles bytes read from `from`.
   void onData(Block* block, const uint8_t* data, std::size_t length);
-  // True when the bytes forwarded to `to` end at a frame boundary.
-  bool atBoundary() const { return parser_.atFrameBoundary() || !held_.empty(); }
+  // True when the bytes forwarded to `to` end at a frame boundary. After a violation the
+  // parser is dead; the output then ends where the offending frame began, unless that frame
+  // had already been partly forwarded.
+  bool atBoundary() const {
+    if (parser_.error() != ws::ParseError::None) return !failed_mid_frame_;
+    return parser_.atFrameBoundary() || !held_.empty();
+  }
   // Writes `frame` to `to` now when at a boundary, else at the next frame end. `is_close`
   // tells the session when it went out.
   void inject(const ws::ControlFrame& frame, bool is_close);
@@ -115,6 +120,7 @@ private:
   // that may be wsgate's own. Non-empty only in the client->backend direction.
   std::vector<uint8_t> held_;
   bool capturing_pong_ = false;
+  bool failed_mid_frame_ = false; // the violation came inside a frame partly forwarded
 
   std::optional<ws::ControlFrame> pending_;
   bool pending_is_close_ = false;

@@ -90,12 +90,11 @@ describe('policy', () => {
     termination,
     violation,
     before = [BEFORE_ALONE, BEFORE_WITH_BAD],
-    expectMessages = ['text:before-1', 'binary:00010203ff'],
+    expectMessages = ['text:before-1', 'binary:000102ff'],
   }) {
     const from = gw.mark();
-    const connNext = wsb.nextConnection();
     const client = await rawClient(gw.port(), { path });
-    const conn = await connNext;
+    const conn = await wsb.nextConnection(path);
     const first = before.slice(0, 1).map((f) => encodeFrame(f));
     const rest = before.slice(1).map((f) => encodeFrame(f));
     if (first.length) {
@@ -108,15 +107,11 @@ describe('policy', () => {
     assert.deepEqual([close.code, close.reason], [code, reason], 'close frame sent to the client');
     assert.deepEqual(summaryOf(close.skipped), '', 'nothing but the close reaches the client');
     assert.equal(close.frame.masked, false);
-    await client.close(code);
-    client.end();
+    client.finish(code);
 
     const backendClose = await conn.waitClose();
-    assert.deepEqual([backendClose.code, backendClose.reason], [1001, `client sent a bad frame: ${reason}`],
-      `ws backend saw: ${conn.summary()}`);
     const got = conn.messages().map((m) => (m.isBinary ? `binary:${m.data.toString('hex')}` : `text:${m.data.toString()}`));
     assert.deepEqual(got, expectMessages, 'messages that reached the backend');
-    assert.deepEqual(conn.ofType('error'), [], `ws backend saw: ${conn.summary()}`);
     await client.waitEnd();
 
     const log = await accessFor(path, from);
@@ -129,6 +124,11 @@ describe('policy', () => {
     assert.equal(log.termination, termination);
     assert.equal(log.violation, violation);
     assert.equal(log.messages_from_client, expectMessages.length);
+
+    // What the backend itself saw: wsgate's close, valid on the wire (a masked client frame).
+    assert.deepEqual([backendClose.code, backendClose.reason], [1001, `client sent a bad frame: ${reason}`],
+      `ws backend saw: ${conn.summary()}`);
+    assert.deepEqual(conn.ofType('error'), [], `ws backend saw: ${conn.summary()}`);
   }
 
   const protocolCases = [
@@ -231,18 +231,14 @@ describe('policy', () => {
 
   test('over max_messages_per_second (5): client 4002, backend 1001, the first 5 messages delivered', { timeout: 30000 }, async () => {
     const from = gw.mark();
-    const connNext = wsb.nextConnection();
     const client = await rawClient(gw.port(), { path: '/rate/x' });
-    const conn = await connNext;
+    const conn = await wsb.nextConnection('/rate/x');
     // One write: the six messages are read at once, within one second of wsgate's clock.
     await client.write(Buffer.concat([1, 2, 3, 4, 5, 6].map((i) => encodeFrame({ opcode: OP.TEXT, payload: `m${i}` }))));
     const close = await client.nextClose();
     assert.deepEqual([close.code, close.reason], [4002, 'message rate limit exceeded']);
-    await client.close(4002);
-    client.end();
+    client.finish(4002);
     const backendClose = await conn.waitClose();
-    assert.deepEqual([backendClose.code, backendClose.reason], [1001, 'client exceeded its message rate limit'],
-      `ws backend saw: ${conn.summary()}`);
     assert.deepEqual(conn.messages().map((m) => m.data.toString()), ['m1', 'm2', 'm3', 'm4', 'm5']);
     await client.waitEnd();
     const log = await accessFor('/rate/x', from);
@@ -252,30 +248,28 @@ describe('policy', () => {
     assert.equal(log.backend_close_reason, 'client exceeded its message rate limit');
     assert.equal(log.termination, 'rate_limited');
     assert.equal(log.violation, 'rate_limited');
+    assert.equal(log.messages_from_client, 5);
+    assert.deepEqual([backendClose.code, backendClose.reason], [1001, 'client exceeded its message rate limit'],
+      `ws backend saw: ${conn.summary()}`);
   });
 
   // A raw backend that sends `good` then `bad`; a raw client sees the good frames and a close.
   async function backendViolation({ path, bad, clientCode, clientReason, backendCode, backendReason, termination, violation }) {
     const from = gw.mark();
-    const serverNext = raw.nextPeer();
     const client = await rawClient(gw.port(), { path });
-    const server = await serverNext;
+    const server = await raw.nextPeer(path);
     await server.sendText('good');
     await server.write(bad);
     const good = await client.nextFrame();
-    assert.deepEqual([good.opcode, good.payload.toString()], [OP.TEXT, 'good']);
-    const close = await client.nextClose();
-    assert.deepEqual([close.code, close.reason], [clientCode, clientReason], 'close frame sent to the client');
-    assert.deepEqual(summaryOf(close.skipped), '', 'the bad frame does not reach the client');
-    await client.close(clientCode);
-    client.end();
+    assert.deepEqual([good?.opcode, good?.payload.toString()], [OP.TEXT, 'good']);
     const atBackend = await server.nextClose();
-    assert.deepEqual([atBackend.code, atBackend.reason], [backendCode, backendReason], 'close frame sent to the backend');
-    assert.equal(atBackend.frame.masked, true, 'wsgate is a client towards the backend: its close must be masked');
-    await server.close(backendCode);
-    server.end();
+    server.finish(backendCode);
+    const atClient = await client.nextClose();
+    client.finish(clientCode);
     await client.waitEnd();
     await server.waitEnd();
+
+    assert.deepEqual([atBackend.code, atBackend.reason], [backendCode, backendReason], 'close frame sent to the backend');
     const log = await accessFor(path, from);
     assert.equal(log.client_close_code, clientCode);
     assert.equal(log.client_close_reason, clientReason);
@@ -286,6 +280,9 @@ describe('policy', () => {
     assert.equal(log.termination, termination);
     assert.equal(log.violation, violation);
     assert.equal(log.messages_to_client, 1);
+    assert.deepEqual([atClient.code, atClient.reason], [clientCode, clientReason], 'close frame sent to the client');
+    assert.deepEqual(summaryOf(atClient.skipped), '', 'the bad frame does not reach the client');
+    assert.equal(atBackend.frame.masked, true, 'wsgate is a client towards the backend: its close must be masked');
   }
 
   test('backend sends a masked frame: backend 1002, client 1014 "backend sent a bad frame: server frame masked"', { timeout: 30000 }, () =>
@@ -338,9 +335,8 @@ describe('policy', () => {
 
   test('utf8 = "off": invalid text passes both ways, byte for byte', { timeout: 30000 }, async () => {
     const from = gw.mark();
-    const serverNext = raw.nextPeer();
     const client = await rawClient(gw.port(), { path: '/off/x', keepRaw: true });
-    const server = await serverNext;
+    const server = await raw.nextPeer('/off/x');
     const up = encodeFrame({ opcode: OP.TEXT, payload: Buffer.from([0x68, 0xc3, 0x28, 0xff, 0xed, 0xa0, 0x80]) });
     await client.write(up);
     await server.waitBytes(up.length);
@@ -365,9 +361,8 @@ describe('policy', () => {
 
   test('a client violation inside a frame already partly forwarded: the backend leg is cut at TCP level (mid_frame_violation)', { timeout: 30000 }, async () => {
     const from = gw.mark();
-    const serverNext = raw.nextPeer();
     const client = await rawClient(gw.port(), { path: '/big/client' });
-    const server = await serverNext;
+    const server = await raw.nextPeer('/big/client');
     const payload = Buffer.alloc(200 * 1024, 0x61);
     const badAt = payload.length - 10;
     payload[badAt] = 0xff;
@@ -386,8 +381,7 @@ describe('policy', () => {
       `the backend got ${got.length} bytes; the bad byte is at ${headerLength + badAt}`);
     assert.ok(got.equals(frame.subarray(0, got.length)), 'the backend got a prefix of the frame, unchanged');
     assert.equal(server.frames.length, 0, 'no close frame (or any frame) could follow the cut frame');
-    await client.close(1007);
-    client.end();
+    client.finish(1007);
     await client.waitEnd();
     const log = await accessFor('/big/client', from);
     assert.equal(log.termination, 'mid_frame_violation');
@@ -399,9 +393,8 @@ describe('policy', () => {
 
   test('a backend violation inside a frame already partly forwarded: the client sees 1006, the backend 1007 (mid_frame_violation)', { timeout: 30000 }, async () => {
     const from = gw.mark();
-    const serverNext = raw.nextPeer();
     const client = await rawClient(gw.port(), { path: '/big/backend', keepRaw: true });
-    const server = await serverNext;
+    const server = await raw.nextPeer('/big/backend');
     const payload = Buffer.alloc(200 * 1024, 0x62);
     const badAt = payload.length - 10;
     payload[badAt] = 0xff;
@@ -419,9 +412,7 @@ describe('policy', () => {
     assert.ok(got.equals(frame.subarray(0, got.length)), 'the client got a prefix of the frame, unchanged');
     const atBackend = await server.nextClose();
     assert.deepEqual([atBackend.code, atBackend.reason], [1007, 'invalid UTF-8 in text message']);
-    assert.equal(atBackend.frame.masked, true, 'wsgate is a client towards the backend: its close must be masked');
-    await server.close(1007);
-    server.end();
+    server.finish(1007);
     await server.waitEnd();
     const log = await accessFor('/big/backend', from);
     assert.equal(log.termination, 'mid_frame_violation');
@@ -429,5 +420,6 @@ describe('policy', () => {
     assert.equal(log.client_close_code, 1006);
     assert.equal(log.backend_close_code, 1007);
     assert.equal(log.backend_close_reason, 'invalid UTF-8 in text message');
+    assert.equal(atBackend.frame.masked, true, 'wsgate is a client towards the backend: its close must be masked');
   });
 });

@@ -155,9 +155,8 @@ describe('relay', () => {
 
   test('frames are forwarded unchanged both ways: client masks, fragmentation, length encodings, control frames', { timeout: 30000 }, async () => {
     const from = gw.mark();
-    const backendNext = raw.nextPeer();
     const client = await rawClient(gw.port(), { path: '/raw/bytes', keepRaw: true });
-    const server = await backendNext;
+    const server = await raw.nextPeer('/raw/bytes');
 
     const mask = (n) => Buffer.from([n, n + 1, n + 2, n + 3]);
     const clientFrames = [
@@ -230,9 +229,8 @@ describe('relay', () => {
   });
 
   test('a fragmented message with pings between its fragments reaches a ws backend whole, after the pings', { timeout: 30000 }, async () => {
-    const connNext = wsb.nextConnection();
     const client = await rawClient(gw.port(), { path: '/ws/fragments' });
-    const conn = await connNext;
+    const conn = await wsb.nextConnection('/ws/fragments');
     const binary = pseudoRandomBytes(5000, 11);
     await client.write(Buffer.concat([
       encodeFrame({ opcode: OP.TEXT, payload: 'Hello, ', fin: false }),
@@ -267,9 +265,8 @@ describe('relay', () => {
   });
 
   test('application pings and pongs pass through in both directions', { timeout: 30000 }, async () => {
-    const connNext = wsb.nextConnection();
     const client = await rawClient(gw.port(), { path: '/ws/pingpong' });
-    const conn = await connNext;
+    const conn = await wsb.nextConnection('/ws/pingpong');
 
     // Client -> backend ping; the backend's pong comes back.
     await client.ping('client-ping');
@@ -309,9 +306,8 @@ describe('relay', () => {
 
   test('a close handshake started by the backend is relayed with its code and reason, and the reply goes back', { timeout: 30000 }, async () => {
     const from = gw.mark();
-    const backendNext = raw.nextPeer();
     const client = await rawClient(gw.port(), { path: '/raw/backend-closes' });
-    const server = await backendNext;
+    const server = await raw.nextPeer('/raw/backend-closes');
     await server.sendText('last words');
     await server.close(4000, 'server going away');
     const msg = await client.nextFrame();
@@ -339,9 +335,8 @@ describe('relay', () => {
 
   test('a close handshake started by a ws client reaches a ws backend with code and reason', { timeout: 30000 }, async () => {
     const from = gw.mark();
-    const connNext = wsb.nextConnection();
     const ws = await connectWs(gw.url('/ws/client-closes'));
-    const conn = await connNext;
+    const conn = await wsb.nextConnection('/ws/client-closes');
     ws.close(1000, 'bye');
     assert.deepEqual(await conn.waitClose(), { type: 'close', code: 1000, reason: 'bye' });
     // ws answers a close with the same code and reason.
@@ -369,9 +364,8 @@ describe('relay', () => {
 
   test('a backend lost after traffic: messages before it arrive, then backend_lost_close_code (1011)', { timeout: 30000 }, async () => {
     const from = gw.mark();
-    const backendNext = raw.nextPeer();
     const client = await rawClient(gw.port(), { path: '/lost/mid' });
-    const server = await backendNext;
+    const server = await raw.nextPeer('/lost/mid');
     await server.sendText('one');
     await server.sendBinary(Buffer.from([1, 2, 3]));
     server.end(); // FIN, no close frame
@@ -392,15 +386,12 @@ describe('relay', () => {
 
   test('a client that vanishes: the backend gets 1001 "client connection lost"', { timeout: 30000 }, async () => {
     const from = gw.mark();
-    const connNext = wsb.nextConnection();
     const ws = await connectWs(gw.url('/ws/vanish'));
-    const conn = await connNext;
+    const conn = await wsb.nextConnection('/ws/vanish');
     ws.send('before vanishing');
     await conn.waitFor('message', 1);
     ws.terminate(); // TCP gone, no close frame
     const closed = await conn.waitClose();
-    assert.deepEqual([closed.code, closed.reason], [1001, 'client connection lost'],
-      `ws backend saw: ${conn.summary()}`);
     const log = await accessFor(gw, '/ws/vanish', from);
     assert.equal(log.client_close_code, 1006);
     assert.equal(log.backend_close_code, 1001);
@@ -408,9 +399,22 @@ describe('relay', () => {
     assert.equal(log.backend_closed_by, 'proxy');
     assert.equal(log.termination, 'client_lost');
     assert.equal(log.messages_from_client, 1);
+    assert.deepEqual([closed.code, closed.reason], [1001, 'client connection lost'],
+      `ws backend saw: ${conn.summary()}`);
   });
 
-  test('a client that does not read stops wsgate reading its flooding backend; RSS stays bounded and every byte arrives', { timeout: 180000 }, async () => {
+  test('a client that vanishes: a raw backend gets a masked close 1001 "client connection lost"', { timeout: 30000 }, async () => {
+    const client = await rawClient(gw.port(), { path: '/raw/vanish' });
+    const server = await raw.nextPeer('/raw/vanish');
+    client.destroy();
+    const close = await server.nextClose();
+    server.finish(1001);
+    await server.waitEnd();
+    assert.deepEqual([close.code, close.reason], [1001, 'client connection lost']);
+    assert.equal(close.frame.masked, true, 'wsgate is a client towards the backend: its close must be masked');
+  });
+
+  test('a client that does not read stops wsgate reading its flooding backend; RSS stays bounded and every byte arrives', { timeout: 180000 }, async (t) => {
     const TOTAL = 200 * 1024 * 1024;
     const SIZE = 64 * 1024;
     const from = gw.mark();
@@ -437,6 +441,7 @@ describe('relay', () => {
       if (read >= TOTAL) break;
     }
     const growthMiB = (peakRss - rssBefore) / 1024;
+    t.diagnostic(`paused client: wsgate read ${lastRead} bytes, RSS +${growthMiB.toFixed(2)} MiB, ${samples} samples`);
     assert.ok(lastRead < 64 * 1024 * 1024,
       `wsgate read ${lastRead} bytes from the backend while the client read nothing`);
     assert.ok(growthMiB < 16, `wsgate RSS grew by ${growthMiB.toFixed(1)} MiB`);

@@ -328,6 +328,14 @@ export class RawPeer {
     return this.send({ opcode: OP.CLOSE, payload: closePayload(code, reason), ...options });
   }
 
+  // Answers a close (best effort: the other side may have closed TCP already), then sends FIN.
+  finish(code, reason = '') {
+    if (!this.ended && this.socket.writable) {
+      this.socket.write(this.frame({ opcode: OP.CLOSE, payload: closePayload(code, reason) }), () => {});
+    }
+    this.socket.end();
+  }
+
   end() {
     this.socket.end();
   }
@@ -437,12 +445,40 @@ export async function rawClient(
   return peer;
 }
 
+// Hands out connections by request path, so a test only ever gets its own (a connection left
+// unclaimed by a failed test cannot shift every later test by one).
+class ConnectionQueue {
+  constructor(what) {
+    this.what = what;
+    this.unclaimed = [];
+    this.waiters = new Set();
+  }
+
+  add(path, item) {
+    this.unclaimed.push({ path, item });
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  // The first unclaimed connection whose request target is `path` (any, without a path).
+  next(path, ms = DEFAULT_WAIT_MS) {
+    return waitOn(
+      this.waiters,
+      () => {
+        const i = this.unclaimed.findIndex((c) => path === undefined || c.path === path);
+        if (i < 0) return undefined;
+        return this.unclaimed.splice(i, 1)[0].item;
+      },
+      ms,
+      `a connection to the ${this.what}${path === undefined ? '' : ` for ${path}`}`,
+    );
+  }
+}
+
 // A raw WebSocket server on 127.0.0.1:0: it answers every upgrade request with a correct 101
-// and hands over a RawPeer in the server role. `await server.nextPeer()` gives the next one;
-// `peer.request` has the request head.
+// and hands over a RawPeer in the server role. `await server.nextPeer(path)` gives the next one
+// whose request target is `path`; `peer.request` has the request head.
 export async function rawServer() {
-  const peers = [];
-  const waiters = [];
+  const queue = new ConnectionQueue('raw backend');
   const sockets = new Set();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -465,8 +501,7 @@ export async function rawServer() {
         peer.onData(rest);
         peer.request = request;
         socket.write(reply.join('\r\n') + '\r\n\r\n');
-        peers.push(peer);
-        while (waiters.length && peers.length) waiters.shift()(peers.shift());
+        queue.add(request.startLine.split(' ')[1], peer);
       })
       .catch(() => socket.destroy());
   });
@@ -477,9 +512,8 @@ export async function rawServer() {
   return {
     port: server.address().port,
     address: `127.0.0.1:${server.address().port}`,
-    nextPeer(ms = DEFAULT_WAIT_MS) {
-      if (peers.length) return Promise.resolve(peers.shift());
-      return deadline(new Promise((resolve) => waiters.push(resolve)), ms, 'a connection to the raw backend');
+    nextPeer(path, ms) {
+      return queue.next(path, ms);
     },
     async close() {
       for (const s of sockets) s.destroy();
@@ -491,28 +525,25 @@ export async function rawServer() {
 // A Node `ws` backend on 127.0.0.1:0 that records, per connection and in arrival order, every
 // event: {type:'message', data:Buffer, isBinary}, {type:'ping', data}, {type:'pong', data},
 // {type:'close', code, reason}. With echo = true it sends each message back unchanged.
-// `await backend.nextConnection()` gives a BackendConnection.
+// `await backend.nextConnection(path)` gives a BackendConnection.
 export async function wsBackend({ echo = false, options = {} } = {}) {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, ...options });
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, ...options });
   await new Promise((resolve, reject) => {
     wss.once('listening', resolve);
     wss.once('error', reject);
   });
-  const conns = [];
-  const waiters = [];
+  const queue = new ConnectionQueue('ws backend');
   wss.on('connection', (ws, req) => {
-    const conn = new BackendConnection(ws, req, echo);
-    conns.push(conn);
-    while (waiters.length && conns.length) waiters.shift()(conns.shift());
+    queue.add(req.url, new BackendConnection(ws, req, echo));
   });
   const port = wss.address().port;
   return {
     port,
     address: `127.0.0.1:${port}`,
     wss,
-    nextConnection(ms = DEFAULT_WAIT_MS) {
-      if (conns.length) return Promise.resolve(conns.shift());
-      return deadline(new Promise((resolve) => waiters.push(resolve)), ms, 'a connection to the ws backend');
+    // The next connection whose request target is `path` (any, without a path).
+    nextConnection(path, ms) {
+      return queue.next(path, ms);
     },
     async close() {
       for (const ws of wss.clients) ws.terminate();

@@ -3,6 +3,7 @@
 #include "proxy/balancer/balancer.h"
 #include "proxy/core/buffer_pool.h"
 #include "proxy/core/timer_wheel.h"
+#include "proxy/metrics/stats.h"
 #include "proxy/server/shared_state.h"
 
 #include <atomic>
@@ -50,6 +51,7 @@ public:
   Balancer& balancer(const config::Pool& pool);
   void sessionEnded(Session* session);
   std::size_t sessionCount() const { return sessions_.size(); }
+  metrics::WorkerStats& stats() { return stats_; }
 
 private:
   static constexpr int kDrain = 1;
@@ -79,6 +81,7 @@ private:
   uv_async_t async_{};
   uv_timer_t tick_{};
   BufferPool pool_;
+  metrics::WorkerStats stats_;
   std::unique_ptr<TimerWheel> wheel_;
   std::vector<std::unique_ptr<ListenSocket>> listeners_;
   std::unordered_set<Session*> sessions_;

@@ -247,6 +247,7 @@ void Session::startConnect(const sockaddr* address) {
     return;
   }
   ++open_handles_;
+  connect_started_ms_ = now();
   const int rc = backend_.stream->tcp().connect(address);
   if (rc != 0) {
     last_connect_error_ = uv_strerror(rc);
@@ -261,6 +262,7 @@ void Session::onStreamConnect(Stream& stream, int status) {
 }
 
 void Session::onBackendConnected(int status) {
+  recordConnect(status == 0);
   if (status != 0) {
     last_connect_error_ = std::string(uv_strerror(status));
     retireBackend();
@@ -407,6 +409,7 @@ void Session::openSession(std::span<const uint8_t> early_backend_bytes) {
   handshake_.reset(); // the handshake's buffers are not kept for the session's life
   setState(State::Open);
   opened_ms_ = now();
+  recordOpened();
   last_client_rx_ms_ = opened_ms_;
   last_activity_ms_ = opened_ms_;
   if (policy_->ping_interval.count() > 0) {

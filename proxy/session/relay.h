@@ -2,6 +2,7 @@
 
 #include "common/ws/frame_parser.h"
 #include "common/ws/frame_writer.h"
+#include "proxy/metrics/stats.h"
 #include "proxy/transport/tcp_stream.h"
 
 #include <cstddef>
@@ -53,7 +54,7 @@ struct Leg {
 // frame boundaries, and wsgate's own pongs (from the client) are cut out of the stream.
 class Relay final : public ws::FrameSink {
 public:
-  Relay(Session& session, Leg& from, Leg& to, bool from_client);
+  Relay(Session& session, Leg& from, Leg& to, bool from_client, metrics::WorkerStats& stats);
 
   void configure(const ws::ParserOptions& options) { parser_ = ws::FrameParser(options); }
   // Handles bytes read from `from`.
@@ -101,6 +102,8 @@ private:
   Leg& from_;
   Leg& to_;
   bool from_client_;
+  metrics::WorkerStats& stats_;
+  std::size_t direction_; // index into the stats' per-direction arrays
   bool forwarding_ = true;
   ws::FrameParser parser_;
   uint64_t frames_ = 0;

@@ -118,7 +118,8 @@ Session::Session(Worker& worker, std::size_t listener_index,
                  std::shared_ptr<const config::Config> config)
     : worker_(worker), listener_index_(listener_index), config_(std::move(config)),
       id_(worker.shared().nextConnectionId()), client_("client"), backend_("backend"),
-      to_backend_(*this, client_, backend_, true), to_client_(*this, backend_, client_, false) {
+      to_backend_(*this, client_, backend_, true, worker.stats()),
+      to_client_(*this, backend_, client_, false, worker.stats()) {
   for (int i = 0; i < TimerCount; ++i) {
     timers_[static_cast<std::size_t>(i)].owner = this;
     timers_[static_cast<std::size_t>(i)].purpose = i;
@@ -166,6 +167,7 @@ void Session::accept(uv_stream_t* server, bool over_capacity) {
     return;
   }
   client_.established = true;
+  recordAccepted();
   client_.stream->tcp().setNoDelay();
   client_addr_ = client_.stream->peerAddress();
   client_ip_ = client_addr_.substr(0, client_addr_.rfind(':'));
@@ -409,6 +411,7 @@ void Session::closeBoth(Termination termination, uint16_t client_code,
 void Session::onViolation(Relay& relay, ws::ParseError error, bool mid_frame) {
   const bool client_offended = &relay == &to_backend_;
   violation_ = ws::kindOf(error);
+  recordViolation(violation_, client_offended);
   const uint16_t code = ws::closeCodeFor(error);
   const char* reason = ws::reasonFor(error);
   Termination termination = terminationFor(error);
@@ -445,6 +448,7 @@ bool Session::onClientMessageStart() {
 void Session::onPolicyStop(Relay& relay) {
   relay.stopForwarding();
   violation_ = "rate_limited";
+  recordViolation(violation_, true);
   closeBoth(Termination::RateLimited, ws::close_code::kRateLimited, "message rate limit exceeded",
             ws::close_code::kGoingAway, "client exceeded its message rate limit");
 }
@@ -455,6 +459,8 @@ bool Session::isOwnPong(std::span<const uint8_t> payload) {
   if (awaiting_pong_ && text.substr(kPingTag.size()) == std::to_string(ping_seq_)) {
     awaiting_pong_ = false;
     last_rtt_ms_ = static_cast<double>(now() - ping_sent_ms_);
+    worker_.stats().pongs_received.add();
+    worker_.stats().ping_rtt.observe(last_rtt_ms_ / 1000.0);
     disarm(PongTimer);
     arm(PingTimer, static_cast<uint64_t>(policy_->ping_interval.count()));
   }
@@ -464,6 +470,7 @@ bool Session::isOwnPong(std::span<const uint8_t> payload) {
 void Session::sendPing() {
   if (to_client_.hasPending() || client_.close_sent) return;
   ++ping_seq_;
+  worker_.stats().pings_sent.add();
   const std::string payload = std::string(kPingTag) + std::to_string(ping_seq_);
   awaiting_pong_ = true;
   ping_sent_ms_ = now();
@@ -484,6 +491,7 @@ void Session::onTimer(int purpose) {
              Termination::HandshakeTimeout);
     } else if (state_ == State::Connecting) {
       last_connect_error_ = "connect timeout";
+      recordConnect(false);
       retireBackend();
       connectBackend();
     } else if (state_ == State::AwaitingResponse) {
@@ -509,6 +517,7 @@ void Session::onTimer(int purpose) {
       arm(PingTimer, static_cast<uint64_t>(policy_->ping_interval.count()));
       return;
     }
+    worker_.stats().heartbeat_timeouts.add();
     client_.recordClose(ws::close_code::kAbnormal, "no pong within pong_timeout", "proxy");
     closeBoth(Termination::HeartbeatTimeout, ws::close_code::kAbnormal, "",
               ws::close_code::kGoingAway, "client heartbeat timeout");
@@ -526,6 +535,8 @@ void Session::onTimer(int purpose) {
   }
   case LifetimeTimer:
     if (state_ != State::Open) return;
+    violation_ = "lifetime";
+    recordViolation(violation_, true);
     closeBoth(Termination::Lifetime, ws::close_code::kSessionExpired,
               "maximum session lifetime reached", ws::close_code::kGoingAway,
               "client session lifetime reached");
@@ -562,6 +573,7 @@ void Session::drain() {
 
 void Session::finish() {
   setState(State::Closed);
+  if (client_.established) recordFinished();
   writeAccessLog();
   if (counted_) worker_.shared().releaseConnection();
   if (!counted_ip_.empty()) worker_.shared().releaseIp(counted_ip_);

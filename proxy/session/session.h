@@ -139,6 +139,14 @@ private:
   void sendPing();
   void finish();
   void writeAccessLog();
+
+  // Metrics (session_stats.cpp)
+  static const char* rejectReason(int status);
+  void recordAccepted();
+  void recordConnect(bool ok);
+  void recordOpened();
+  void recordViolation(const char* kind, bool client_offended);
+  void recordFinished();
   Leg* legOf(Stream& stream);
 
   Worker& worker_;
@@ -183,7 +191,8 @@ private:
 
   std::array<TimerEntry, TimerCount> timers_{};
   uint64_t started_ms_ = 0;
-  uint64_t opened_ms_ = 0;
+  uint64_t opened_ms_ = 0; // 0 until the session opened
+  uint64_t connect_started_ms_ = 0;
   uint64_t last_activity_ms_ = 0;
   uint64_t ping_seq_ = 0;
   uint64_t ping_sent_ms_ = 0;

@@ -1,0 +1,97 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace wsgate::proxy::metrics {
+
+// A counter written by one worker thread and read by the scrape: a relaxed load and store
+// (no locked read-modify-write) keeps the hot path as cheap as a plain increment.
+class Counter {
+public:
+  void add(uint64_t n = 1) {
+    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void sub(uint64_t n = 1) {
+    value_.store(value_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+  }
+  uint64_t get() const { return value_.load(std::memory_order_relaxed); }
+
+private:
+  std::atomic<uint64_t> value_{0};
+};
+
+// A histogram with fixed upper bounds (in seconds), one writer.
+template <std::size_t N> class Histogram {
+public:
+  explicit constexpr Histogram(const std::array<double, N>& bounds) : bounds_(bounds) {}
+  void observe(double seconds) {
+    std::size_t i = 0;
+    while (i < N && seconds > bounds_[i])
+      ++i;
+    buckets_[i].add();
+    // The sum is kept in microseconds so that it stays an integer counter.
+    sum_us_.add(static_cast<uint64_t>(seconds * 1e6));
+  }
+  const std::array<double, N>& bounds() const { return bounds_; }
+  // Non-cumulative count of bucket i (i == N: above the last bound).
+  uint64_t bucket(std::size_t i) const { return buckets_[i].get(); }
+  double sum() const { return static_cast<double>(sum_us_.get()) / 1e6; }
+
+private:
+  std::array<double, N> bounds_;
+  std::array<Counter, N + 1> buckets_{};
+  Counter sum_us_;
+};
+
+inline constexpr std::array<double, 12> kLatencyBounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                       0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+inline constexpr std::array<double, 12> kSessionBounds{1,    5,    15,   60,    300,   900,
+                                                       1800, 3600, 7200, 14400, 43200, 86400};
+
+enum class Direction : uint8_t { ClientToBackend, BackendToClient };
+inline constexpr std::size_t kDirections = 2;
+inline constexpr std::size_t kOpcodes = 16; // indexed by the wire opcode
+
+// What one worker counts. Fixed-size parts are written on the data path; the maps keyed by
+// route, pool, backend or label value are touched only when a connection starts or ends, under
+// `mutex`, which the scrape also takes.
+struct WorkerStats {
+  // Data path: frames, messages and payload bytes by direction and opcode.
+  std::array<std::array<Counter, kOpcodes>, kDirections> frames{};
+  std::array<std::array<Counter, kOpcodes>, kDirections> messages{};
+  std::array<Counter, kDirections> payload_bytes{};
+  // Heartbeats.
+  Counter pings_sent;
+  Counter pongs_received;
+  Counter heartbeat_timeouts;
+  Histogram<12> ping_rtt{kLatencyBounds};
+  // Handshakes.
+  Histogram<12> handshake_duration{kLatencyBounds};
+  // Event-loop lag of this worker, in microseconds (last measurement).
+  Counter loop_lag_us;
+
+  std::mutex mutex;
+  // Keys are label values joined with '\x1f' (listener, or pool+backend, ...).
+  std::map<std::string, uint64_t> accepted;              // listener
+  std::map<std::string, uint64_t> active;                // listener (gauge)
+  std::map<std::string, uint64_t> rejected;              // listener, reason
+  std::map<std::string, uint64_t> handshakes;            // listener, status
+  std::map<std::string, uint64_t> sessions_active;       // route, pool (gauge)
+  std::map<std::string, uint64_t> closes;                // leg, closed_by, code
+  std::map<std::string, uint64_t> violations;            // kind, offender
+  std::map<std::string, uint64_t> backend_active;        // pool, backend (gauge)
+  std::map<std::string, uint64_t> connect_failures;      // pool, backend
+  std::map<std::string, Histogram<12>> connect_duration; // pool
+  std::map<std::string, Histogram<12>> session_duration; // route
+};
+
+// Joins label values into a map key.
+std::string key(std::initializer_list<std::string_view> values);
+
+} // namespace wsgate::proxy::metrics

@@ -15,10 +15,6 @@ bool isBase64Char(char c) {
          c == '/';
 }
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 std::string base64(const uint8_t* data, std::size_t size) {
   std::string out(4 * ((size + 2) / 3), '\0');
   const int n =

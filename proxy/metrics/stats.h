@@ -4,9 +4,12 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace wsgate::proxy::metrics {
 
@@ -20,6 +23,16 @@ public:
   void sub(uint64_t n = 1) {
     value_.store(value_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
   }
+  uint64_t get() const { return value_.load(std::memory_order_relaxed); }
+
+private:
+  std::atomic<uint64_t> value_{0};
+};
+
+// A value one thread sets and the scrape reads.
+class Gauge {
+public:
+  void set(uint64_t value) { value_.store(value, std::memory_order_relaxed); }
   uint64_t get() const { return value_.load(std::memory_order_relaxed); }
 
 private:
@@ -73,8 +86,8 @@ struct WorkerStats {
   Histogram<12> ping_rtt{kLatencyBounds};
   // Handshakes.
   Histogram<12> handshake_duration{kLatencyBounds};
-  // Event-loop lag of this worker, in microseconds (last measurement).
-  Counter loop_lag_us;
+  // Event-loop lag of this worker in microseconds: the largest of the last full second.
+  Gauge loop_lag_us;
 
   std::mutex mutex;
   // Keys are label values joined with '\x1f' (listener, or pool+backend, ...).
@@ -91,7 +104,17 @@ struct WorkerStats {
   std::map<std::string, Histogram<12>> session_duration; // route
 };
 
+// What the main thread counts (reloads); the scrape runs on the same thread.
+struct ServerStats {
+  Counter reloads_succeeded;
+  Counter reloads_failed;
+  Gauge last_reload_successful{};    // 1 or 0
+  Gauge last_reload_success_unix_ms; // the initial load counts as a successful one
+};
+
 // Joins label values into a map key.
 std::string key(std::initializer_list<std::string_view> values);
+// The label values of a map key, in order.
+std::vector<std::string_view> splitKey(std::string_view key);
 
 } // namespace wsgate::proxy::metrics

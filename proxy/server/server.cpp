@@ -3,9 +3,12 @@
 #include "proxy/core/logger.h"
 #include "proxy/transport/address.h"
 #include "proxy/transport/stream_factory.h"
+#include "proxy/transport/tls_context.h"
 
 #include <csignal>
+#include <dirent.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -43,6 +46,7 @@ Server::Server(std::string config_path, std::shared_ptr<const config::Config> co
 }
 
 Server::~Server() {
+  if (fd_dir_ != nullptr) ::closedir(fd_dir_);
   workers_.clear();
   uv_loop_close(&loop_);
 }
@@ -90,6 +94,14 @@ int Server::bindListeners(unsigned workers, std::vector<std::vector<int>>& fds) 
 int Server::run() {
   std::signal(SIGPIPE, SIG_IGN);
   const auto config = shared_.config();
+  // Certificates load before anything listens: a bad one stops the start with its reason.
+  std::string tls_error;
+  auto tls = buildTlsContexts(*config, nullptr, tls_error);
+  if (!tls) {
+    logText(log::Level::Error, "tls_load_failed", config_path_ + ": " + tls_error);
+    return 1;
+  }
+  shared_.setConfig(config, std::move(tls));
   unsigned workers = config->server.workers;
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::vector<int>> fds;
@@ -124,6 +136,13 @@ int Server::run() {
                 [](uv_async_t* handle) { static_cast<Server*>(handle->data)->checkWorkers(); });
   worker_done_.data = this;
   uv_timer_init(&loop_, &drain_timer_);
+  fd_dir_ = ::opendir("/proc/self/fd");
+  uv_timer_init(&loop_, &fd_timer_);
+  fd_timer_.data = this;
+  uv_timer_start(
+      &fd_timer_,
+      [](uv_timer_t* handle) { static_cast<Server*>(handle->data)->checkDescriptors(); }, 1000,
+      1000);
   drain_timer_.data = this;
   signals_.resize(std::size(kSignals));
   for (std::size_t i = 0; i < std::size(kSignals); ++i) {
@@ -135,6 +154,7 @@ int Server::run() {
     workers_.push_back(std::make_unique<Worker>(shared_, w, std::move(fds[w]),
                                                 [this] { uv_async_send(&worker_done_); }));
   }
+  startMonitoring();
   for (auto& worker : workers_)
     worker->start();
   logger.write(logger.line(log::Level::Info, "ready")
@@ -165,9 +185,12 @@ void Server::onSignal(int signum) {
   case SIGINT:
     stopNow();
     return;
-  case SIGHUP:
+  case SIGHUP: {
+    const auto before = shared_.config();
     reload();
+    recordReload(shared_.config() != before); // reload() swaps the config only on success
     return;
+  }
   case SIGUSR1:
     Logger::instance().reopen();
     return;
@@ -215,10 +238,35 @@ void Server::checkWorkers() {
   // Every worker is done: close the main loop's handles so run() returns.
   shut_down_ = true;
   admin_->close();
+  stopMonitoring();
   uv_close(reinterpret_cast<uv_handle_t*>(&worker_done_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&fd_timer_), nullptr);
   for (uv_signal_t& signal : signals_)
     uv_close(reinterpret_cast<uv_handle_t*>(&signal), nullptr);
+}
+
+void Server::checkDescriptors() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+  // The directory stays open from start-up: opening it now could fail for want of a descriptor.
+  if (fd_dir_ == nullptr) return;
+  ::rewinddir(fd_dir_);
+  std::size_t open = 0;
+  while (const dirent* entry = ::readdir(fd_dir_)) {
+    if (entry->d_name[0] != '.') ++open;
+  }
+  if (open + 4 < limit.rlim_cur) return; // a few spare: libuv keeps one in reserve
+  const uint64_t now = uv_now(&loop_);
+  if (fd_warned_ms_ != 0 && now - fd_warned_ms_ < 10000) return;
+  fd_warned_ms_ = now;
+  Logger& logger = Logger::instance();
+  logger.write(logger.line(log::Level::Warn, "fd_limit_reached")
+                   .unum("open_fds", open)
+                   .unum("limit", limit.rlim_cur)
+                   .str("message", "new connections are dropped until descriptors free up; "
+                                   "raise the limit (ulimit -n / LimitNOFILE)")
+                   .finish());
 }
 
 void Server::reload() {
@@ -253,28 +301,27 @@ void Server::reload() {
                      .finish());
     return;
   }
+  // New certificates serve new handshakes; established connections keep the contexts they
+  // started with. One that does not load rejects the whole reload.
+  std::string tls_error;
+  auto tls = buildTlsContexts(*result.config, shared_.tls().get(), tls_error);
+  if (!tls) {
+    logger.write(logger.line(log::Level::Error, "config_reload_failed")
+                     .str("error", config_path_ + ": " + tls_error)
+                     .finish());
+    logger.write(logger.line(log::Level::Warn, "config_reload_ignored")
+                     .str("config", config_path_)
+                     .str("message", "keeping the running configuration")
+                     .finish());
+    return;
+  }
   Logger::instance().configure(result.config->log);
-  shared_.setConfig(result.config);
+  shared_.setConfig(result.config, std::move(tls));
   logger.write(logger.line(log::Level::Info, "config_reloaded")
                    .str("config", config_path_)
                    .unum("routes", result.config->routes.size())
                    .unum("pools", result.config->pools.size())
                    .finish());
-}
-
-AdminServer::Response Server::adminResponse(std::string_view path, std::string_view) {
-  if (path == "/livez" || path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
-  if (path == "/readyz") {
-    if (shared_.draining.load()) return {503, "text/plain; charset=utf-8", "draining\n"};
-    return {200, "text/plain; charset=utf-8", "ready\n"};
-  }
-  if (path == "/") {
-    return {200, "text/html; charset=utf-8",
-            "<!doctype html><title>wsgate</title><h1>wsgate</h1><ul>"
-            "<li><a href=\"/livez\">/livez</a></li><li><a href=\"/readyz\">/readyz</a></li>"
-            "</ul>\n"};
-  }
-  return {404, "text/plain; charset=utf-8", "not found\n"};
 }
 
 } // namespace wsgate::proxy

@@ -1,9 +1,12 @@
 #pragma once
 
+#include "proxy/metrics/collector.h"
 #include "proxy/server/admin.h"
+#include "proxy/server/backend_prober.h"
 #include "proxy/server/shared_state.h"
 #include "proxy/server/worker.h"
 
+#include <dirent.h>
 #include <memory>
 #include <string>
 #include <uv.h>
@@ -30,8 +33,17 @@ private:
   void stopNow();
   void reload();
   void checkWorkers();
+  // The admin endpoints (server_admin.cpp).
   AdminServer::Response adminResponse(std::string_view path, std::string_view query);
+  AdminServer::Response readyResponse() const;
+  AdminServer::Response connectionsResponse(std::string_view query);
+  void startMonitoring(); // once the workers exist: metrics collector, backend probes
+  void stopMonitoring();
+  void recordReload(bool ok);
   static void onSignalCb(uv_signal_t* handle, int signum);
+  // Once a second: warn when open descriptors near the limit (libuv drops connections it
+  // cannot accept without telling, so this is where exhaustion becomes visible).
+  void checkDescriptors();
 
   std::string config_path_;
   SharedState shared_;
@@ -40,7 +52,13 @@ private:
   std::vector<uv_signal_t> signals_;
   uv_async_t worker_done_{};
   uv_timer_t drain_timer_{};
+  uv_timer_t fd_timer_{};
+  uint64_t fd_warned_ms_ = 0;
+  DIR* fd_dir_ = nullptr; // /proc/self/fd, kept open
   std::unique_ptr<AdminServer> admin_;
+  metrics::ServerStats stats_;
+  std::unique_ptr<metrics::Collector> collector_;
+  std::unique_ptr<BackendProber> prober_;
   bool draining_ = false;
   bool stopping_ = false;
   bool shut_down_ = false;

@@ -1,6 +1,8 @@
 #pragma once
 
 #include "common/config/config.h"
+#include "proxy/metrics/backend_health.h"
+#include "proxy/transport/tls_context.h"
 
 #include <atomic>
 #include <cstdint>
@@ -18,7 +20,14 @@ public:
   explicit SharedState(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {}
 
   std::shared_ptr<const config::Config> config() const { return config_.load(); }
-  void setConfig(std::shared_ptr<const config::Config> config) { config_.store(std::move(config)); }
+  // The TLS contexts built from the config. setConfig stores them first, so a session that
+  // read a config finds contexts at least as new (a listener's index never changes on reload).
+  std::shared_ptr<const TlsContexts> tls() const { return tls_.load(); }
+  void setConfig(std::shared_ptr<const config::Config> config,
+                 std::shared_ptr<const TlsContexts> tls) {
+    tls_.store(std::move(tls));
+    config_.store(std::move(config));
+  }
 
   // Counts a new client connection against server.max_connections; false when over it.
   bool admitConnection(uint64_t max_connections);
@@ -32,9 +41,12 @@ public:
   uint64_t nextConnectionId() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
 
   std::atomic<bool> draining{false};
+  // Which backends are up: sessions record their connects, the main loop probes down ones.
+  metrics::BackendHealth backend_health;
 
 private:
   std::atomic<std::shared_ptr<const config::Config>> config_;
+  std::atomic<std::shared_ptr<const TlsContexts>> tls_;
   std::atomic<uint64_t> active_{0};
   std::atomic<uint64_t> next_id_{1};
   std::mutex ip_mutex_;

@@ -3,6 +3,7 @@
 #include "proxy/core/logger.h"
 #include "proxy/session/session.h"
 
+#include <algorithm>
 #include <unistd.h>
 
 namespace wsgate::proxy {
@@ -41,6 +42,33 @@ void Worker::post(int command) {
   commands_.fetch_or(command);
   std::lock_guard lock(async_mutex_);
   if (async_open_) uv_async_send(&async_);
+}
+
+bool Worker::requestConnections(const std::shared_ptr<metrics::ConnectionsRequest>& request) {
+  std::lock_guard lock(async_mutex_);
+  if (!async_open_) return false;
+  connection_requests_.push_back(request);
+  commands_.fetch_or(kConnections);
+  uv_async_send(&async_);
+  return true;
+}
+
+void Worker::answerConnections() {
+  std::vector<std::shared_ptr<metrics::ConnectionsRequest>> requests;
+  {
+    std::lock_guard lock(async_mutex_);
+    requests.swap(connection_requests_);
+  }
+  for (const auto& request : requests) {
+    std::vector<metrics::ConnectionInfo> connections;
+    connections.reserve(sessions_.size());
+    for (const Session* session : sessions_) {
+      metrics::ConnectionInfo info = session->describe();
+      if (!request->route().empty() && info.route != request->route()) continue;
+      connections.push_back(std::move(info));
+    }
+    request->answer(std::move(connections));
+  }
 }
 
 Balancer& Worker::balancer(const config::Pool& pool) {
@@ -85,9 +113,19 @@ void Worker::onConnection(uv_stream_t* server, int status) {
   auto* socket = static_cast<ListenSocket*>(server->data);
   Worker& self = *socket->worker;
   if (status != 0) {
-    // EMFILE and friends: libuv has already dropped the pending connection (it keeps a spare
-    // descriptor for that), so the loop does not spin; say so once per occurrence.
-    logText(log::Level::Warn, "accept_failed", uv_strerror(status));
+    // EMFILE and friends: libuv has already dropped the pending connections (it keeps a spare
+    // descriptor for that), so the loop does not spin. Say so at most once a second.
+    ++self.accept_errors_;
+    const uint64_t now = uv_now(&self.loop_);
+    if (self.accept_error_logged_ms_ == 0 || now - self.accept_error_logged_ms_ >= 1000) {
+      self.accept_error_logged_ms_ = now;
+      Logger& logger = Logger::instance();
+      logger.write(logger.line(log::Level::Warn, "accept_failed")
+                       .str("error", uv_strerror(status))
+                       .unum("worker", self.index_)
+                       .unum("failures", self.accept_errors_)
+                       .finish());
+    }
     return;
   }
   if (self.draining_ || self.stopping_) return;
@@ -108,6 +146,7 @@ void Worker::sessionEnded(Session* session) {
 void Worker::onAsync(uv_async_t* handle) {
   auto* self = static_cast<Worker*>(handle->data);
   const int commands = self->commands_.exchange(0);
+  if ((commands & kConnections) != 0) self->answerConnections();
   if ((commands & kStop) != 0) {
     self->stop();
   } else if ((commands & kDrain) != 0) {
@@ -117,7 +156,23 @@ void Worker::onAsync(uv_async_t* handle) {
 
 void Worker::onTick(uv_timer_t* handle) {
   auto* self = static_cast<Worker*>(handle->data);
+  self->measureLag();
   self->wheel_->advance(uv_now(&self->loop_));
+}
+
+// The tick is due kTickMs after the previous one ran; how much later it runs is the time the
+// loop spent on other work (or blocked) beyond that.
+void Worker::measureLag() {
+  constexpr uint64_t kTickNs = uint64_t{TimerWheel::kTickMs} * 1000000;
+  const uint64_t now_ns = uv_hrtime();
+  if (last_tick_ns_ != 0 && now_ns > last_tick_ns_ + kTickNs) {
+    lag_max_us_ = std::max(lag_max_us_, (now_ns - last_tick_ns_ - kTickNs) / 1000);
+  }
+  last_tick_ns_ = now_ns;
+  if (++lag_ticks_ < kLagWindowTicks) return;
+  stats_.loop_lag_us.set(lag_max_us_);
+  lag_max_us_ = 0;
+  lag_ticks_ = 0;
 }
 
 void Worker::drain() {
@@ -148,9 +203,15 @@ void Worker::maybeFinish() {
   handles_closed_ = true;
   closeListeners();
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
-  std::lock_guard lock(async_mutex_);
-  async_open_ = false;
-  uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+  std::vector<std::shared_ptr<metrics::ConnectionsRequest>> unanswered;
+  {
+    std::lock_guard lock(async_mutex_);
+    async_open_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+    unanswered.swap(connection_requests_);
+  }
+  for (const auto& request : unanswered)
+    request->answer({}); // no session is left
 }
 
 } // namespace wsgate::proxy

@@ -3,6 +3,7 @@
 #include "proxy/balancer/balancer.h"
 #include "proxy/core/buffer_pool.h"
 #include "proxy/core/timer_wheel.h"
+#include "proxy/metrics/connections.h"
 #include "proxy/metrics/stats.h"
 #include "proxy/server/shared_state.h"
 
@@ -40,6 +41,9 @@ public:
   // Thread-safe: close everything now.
   void requestStop() { post(kStop); }
   bool finished() const { return finished_.load(); }
+  // Thread-safe: the worker answers `request` with its live sessions on its own loop. False
+  // when the loop has ended and no answer will come.
+  bool requestConnections(const std::shared_ptr<metrics::ConnectionsRequest>& request);
 
   // For sessions, on this worker's thread.
   uv_loop_t* loop() { return &loop_; }
@@ -56,6 +60,9 @@ public:
 private:
   static constexpr int kDrain = 1;
   static constexpr int kStop = 2;
+  static constexpr int kConnections = 4;
+  // The lag measurement publishes the largest lateness of the tick timer over this many ticks.
+  static constexpr unsigned kLagWindowTicks = 1000 / TimerWheel::kTickMs;
 
   struct ListenSocket {
     uv_tcp_t tcp{};
@@ -70,6 +77,8 @@ private:
   void drain();
   void stop();
   void maybeFinish();
+  void answerConnections();
+  void measureLag();
   static void onAsync(uv_async_t* handle);
   static void onTick(uv_timer_t* handle);
   static void onConnection(uv_stream_t* server, int status);
@@ -89,11 +98,17 @@ private:
   std::function<void()> on_finished_;
   std::mutex async_mutex_;
   bool async_open_ = true; // post() may signal async_ (guarded by async_mutex_)
+  std::vector<std::shared_ptr<metrics::ConnectionsRequest>> connection_requests_; // async_mutex_
   std::atomic<int> commands_{0};
   std::atomic<bool> finished_{false};
+  uint64_t accept_errors_ = 0;          // accept failures so far (EMFILE, ENFILE, ...)
+  uint64_t accept_error_logged_ms_ = 0; // when the last accept_failed line was written
   bool draining_ = false;
   bool stopping_ = false;
   bool handles_closed_ = false;
+  uint64_t last_tick_ns_ = 0; // uv_hrtime() of the last tick; 0 before the first
+  uint64_t lag_max_us_ = 0;   // the largest lateness in the current window
+  unsigned lag_ticks_ = 0;
   std::thread thread_;
 };
 

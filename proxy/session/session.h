@@ -4,6 +4,7 @@
 #include "common/http/parser.h"
 #include "common/ws/frame_parser.h"
 #include "proxy/core/timer_wheel.h"
+#include "proxy/metrics/connections.h"
 #include "proxy/session/relay.h"
 #include "proxy/transport/tcp_stream.h"
 
@@ -75,6 +76,8 @@ public:
   // Close everything now, without close frames.
   void abort();
   State state() const { return state_; }
+  // What /connections shows of this session (session_info.cpp). On the worker's thread.
+  metrics::ConnectionInfo describe() const;
 
   // StreamEvents
   void onStreamConnect(Stream& stream, int status) override;

@@ -1,6 +1,7 @@
 // What a session reports to its worker's metrics: connection start and end, handshake
 // outcome, backend connects, closes and violations. Label values are bounded sets.
 #include "common/ws/close.h"
+#include "proxy/metrics/names.h"
 #include "proxy/server/worker.h"
 #include "proxy/session/session.h"
 
@@ -64,6 +65,8 @@ void Session::recordAccepted() {
 void Session::recordConnect(bool ok) {
   metrics::WorkerStats& stats = worker_.stats();
   const double seconds = static_cast<double>(now() - connect_started_ms_) / 1000.0;
+  worker_.shared().backend_health.recordConnect(
+      *pool_, metrics::backendLabel(pool_->backends[handshake_->backend_index]), ok);
   std::lock_guard lock(stats.mutex);
   if (ok) {
     stats.connect_duration.try_emplace(pool_->name, metrics::kLatencyBounds)

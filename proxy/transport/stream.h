@@ -61,6 +61,9 @@ public:
   // The TCP connection underneath (the stream itself for plain TCP): for accept, connect and
   // socket options.
   virtual TcpStream& tcp() = 0;
+  // Why the connection failed below the bytes it carries (a TLS handshake or record error), for
+  // logs; "" when it did not, and always "" for plain TCP.
+  virtual std::string lastError() const { return ""; }
   // Every byte accepted by write*() so far.
   uint64_t bytesWritten() const { return bytes_written_; }
 

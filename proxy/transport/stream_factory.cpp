@@ -2,28 +2,45 @@
 
 #include "proxy/server/worker.h"
 #include "proxy/transport/tcp_stream.h"
+#include "proxy/transport/tls_stream.h"
 
 namespace wsgate::proxy {
 
-std::unique_ptr<Stream> makeListenerStream(Worker& worker, const config::Config&,
+std::unique_ptr<Stream> makeListenerStream(Worker& worker, const config::Config& config,
                                            const config::Listener& listener, StreamEvents& events) {
-  (void)listener;
+  if (listener.tls) {
+    // Listeners keep their index across reloads; the contexts are those of the newest config.
+    const auto index = static_cast<std::size_t>(&listener - config.listeners.data());
+    const auto contexts = worker.shared().tls();
+    if (auto tls = contexts ? contexts->listener(index) : nullptr) {
+      if (auto stream = TlsStream::server(worker.loop(), worker.pool(), events, std::move(tls),
+                                          listener.name)) {
+        return stream;
+      }
+    }
+    // No context (a reload just turned TLS off on this listener) or no memory for one: the
+    // handshake of this one connection fails on plain TCP, never the process.
+  }
   return std::make_unique<TcpStream>(worker.loop(), worker.pool(), events);
 }
 
-std::string listenerSupported(const config::Listener& listener) {
-  if (listener.tls) return "TLS termination ([listeners.tls]) is not supported by this build";
+std::string listenerSupported(const config::Listener&) {
   return "";
 }
 
 std::unique_ptr<Stream> makeBackendStream(Worker& worker, const config::Config&,
-                                          const config::Pool&, const config::Backend& backend,
+                                          const config::Pool& pool, const config::Backend& backend,
                                           StreamEvents& events, std::string& error) {
-  if (backend.tls) {
-    error = "TLS to backends (wss://) is not supported by this build";
+  if (!backend.tls) return std::make_unique<TcpStream>(worker.loop(), worker.pool(), events);
+  const auto contexts = worker.shared().tls();
+  auto tls = contexts ? contexts->pool(pool.name) : nullptr;
+  if (!tls) {
+    // Only when a reload removed every wss:// backend of this pool since the session began.
+    error = "no TLS context for pool '" + pool.name + "' (the configuration changed)";
     return nullptr;
   }
-  return std::make_unique<TcpStream>(worker.loop(), worker.pool(), events);
+  return TlsStream::client(worker.loop(), worker.pool(), events, std::move(tls), backend, pool.name,
+                           error);
 }
 
 } // namespace wsgate::proxy

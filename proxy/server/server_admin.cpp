@@ -1,0 +1,159 @@
+// The admin endpoints of the Server (on the main loop): /livez and /healthz, /readyz, /metrics,
+// /connections and an HTML index; and the monitoring state behind them.
+#include "proxy/server/server.h"
+
+#include <charconv>
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace wsgate::proxy {
+
+namespace {
+
+constexpr std::string_view kText = "text/plain; charset=utf-8";
+constexpr std::string_view kJson = "application/json";
+// The Prometheus text exposition format.
+constexpr std::string_view kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
+// How long /connections waits for the workers' answers; a worker whose loop is stuck that long
+// is reported as not answering rather than holding the admin endpoint.
+constexpr auto kConnectionsTimeout = std::chrono::milliseconds(1000);
+
+constexpr std::string_view kIndex =
+    "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>wsgate admin</title></head>\n"
+    "<body><h1>wsgate admin</h1><ul>\n"
+    "<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>\n"
+    "<li><a href=\"/connections\">/connections</a>: live connections as JSON "
+    "(<code>?limit=N</code>, <code>?route=NAME</code>)</li>\n"
+    "<li><a href=\"/livez\">/livez</a> (alias <a href=\"/healthz\">/healthz</a>): the process "
+    "runs</li>\n"
+    "<li><a href=\"/readyz\">/readyz</a>: 503 while draining or while a route's pool has no "
+    "backend up</li>\n"
+    "</ul></body></html>\n";
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Decodes a query component: %XX escapes and '+' for a space.
+std::string percentDecode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() && hexValue(text[i + 1]) >= 0 &&
+               hexValue(text[i + 2]) >= 0) {
+      out += static_cast<char>(hexValue(text[i + 1]) * 16 + hexValue(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// The decoded value of `name` in a query string; nullopt when absent.
+std::optional<std::string> queryParam(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const std::size_t eq = pair.find('=');
+    if (percentDecode(pair.substr(0, eq)) == name) {
+      return eq == std::string_view::npos ? std::string() : percentDecode(pair.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+uint64_t unixMillis() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+AdminServer::Response response(int status, std::string_view type, std::string body) {
+  return {status, std::string(type), std::move(body)};
+}
+
+} // namespace
+
+AdminServer::Response Server::adminResponse(std::string_view path, std::string_view query) {
+  if (path == "/livez" || path == "/healthz") return response(200, kText, "ok\n");
+  if (path == "/readyz") return readyResponse();
+  if (path == "/metrics") {
+    if (!collector_) return response(503, kText, "starting\n");
+    return response(200, kMetricsType, collector_->text());
+  }
+  if (path == "/connections") return connectionsResponse(query);
+  if (path == "/") return response(200, "text/html; charset=utf-8", std::string(kIndex));
+  return response(404, kText, "not found; see / for the admin endpoints\n");
+}
+
+AdminServer::Response Server::readyResponse() const {
+  if (shared_.draining.load()) return response(503, kText, "draining\n");
+  const auto config = shared_.config();
+  const std::vector<std::string> pools = shared_.backend_health.poolsWithoutBackendUp(*config);
+  if (pools.empty()) return response(200, kText, "ready\n");
+  std::string body;
+  for (const std::string& pool : pools)
+    body += "no backend up in pool '" + pool + "'\n";
+  return response(503, kText, std::move(body));
+}
+
+AdminServer::Response Server::connectionsResponse(std::string_view query) {
+  std::size_t limit = 0;
+  if (const auto text = queryParam(query, "limit"); text && !text->empty()) {
+    const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), limit);
+    if (error != std::errc() || end != text->data() + text->size()) {
+      return response(400, kText, "limit must be a non-negative integer\n");
+    }
+  }
+  auto request = std::make_shared<metrics::ConnectionsRequest>(
+      queryParam(query, "route").value_or(""), workers_.size());
+  for (auto& worker : workers_) {
+    if (!worker->requestConnections(request)) request->answer({}); // its loop has ended
+  }
+  const std::size_t answered = request->wait(kConnectionsTimeout);
+  return response(200, kJson,
+                  metrics::connectionsJson(request->take(), limit, workers_.size(), answered));
+}
+
+void Server::startMonitoring() {
+  const uint64_t now_ms = unixMillis();
+  stats_.last_reload_successful.set(1);
+  stats_.last_reload_success_unix_ms.set(now_ms);
+  metrics::Collector::Sources sources;
+  for (auto& worker : workers_)
+    sources.workers.push_back(&worker->stats());
+  sources.server = &stats_;
+  sources.health = &shared_.backend_health;
+  sources.draining = &shared_.draining;
+  sources.config = [this] { return shared_.config(); };
+  sources.start_time_s = static_cast<double>(now_ms) / 1000.0;
+  collector_ = std::make_unique<metrics::Collector>(std::move(sources));
+  prober_ = std::make_unique<BackendProber>(&loop_, shared_);
+  prober_->start();
+}
+
+void Server::stopMonitoring() {
+  if (prober_) prober_->close();
+}
+
+void Server::recordReload(bool ok) {
+  if (ok) {
+    stats_.reloads_succeeded.add();
+    stats_.last_reload_successful.set(1);
+    stats_.last_reload_success_unix_ms.set(unixMillis());
+  } else {
+    stats_.reloads_failed.add();
+    stats_.last_reload_successful.set(0);
+  }
+}
+
+} // namespace wsgate::proxy

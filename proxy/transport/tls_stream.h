@@ -1,0 +1,129 @@
+#pragma once
+
+#include "common/config/values.h"
+#include "proxy/transport/stream.h"
+#include "proxy/transport/tcp_stream.h"
+#include "proxy/transport/tls_context.h"
+
+#include <memory>
+#include <string>
+#include <uv.h>
+#include <vector>
+
+namespace wsgate::proxy {
+
+// TLS over a TcpStream through two memory BIOs: ciphertext the TCP stream reads goes into the
+// read BIO, SSL_read turns it into plaintext blocks for the owner; plaintext the owner writes
+// goes through SSL_write into the write BIO, which is drained into the TCP stream. Everything
+// runs on the worker's loop: nothing blocks, no thread, no busy loop (the TCP stream reads
+// only while the handshake runs or the owner reads).
+//
+// The owner sees a Stream like TcpStream: a server stream reports data only after its
+// handshake, and a client stream reports onStreamConnect only once its handshake is complete
+// (status 0) or failed (UV_EPROTO, with lastError() saying why). Writes made before the
+// handshake completes are held and sent after it; so is a shutdownWrite().
+class TlsStream final : public Stream, private StreamEvents {
+public:
+  // Every transition happens in setState().
+  enum class State : uint8_t {
+    Connecting,  // client: the TCP connect is in progress
+    Handshaking, // the TLS handshake runs; the TCP stream reads regardless of the owner
+    Open,        // application data flows both ways
+    Failed,      // the handshake or a record failed; the owner has been told (final)
+  };
+  static const char* toString(State state);
+
+  // A stream for a connection accepted on the TLS listener `listener` (name, for logs).
+  static std::unique_ptr<TlsStream> server(uv_loop_t* loop, BufferPool& pool, StreamEvents& events,
+                                           std::shared_ptr<const ServerTls> tls,
+                                           std::string listener);
+  // A stream to `backend` of pool `pool`: SNI is the backend's host name and the certificate
+  // must be valid for it. nullptr with `error` set when OpenSSL cannot make the connection.
+  static std::unique_ptr<TlsStream> client(uv_loop_t* loop, BufferPool& pool, StreamEvents& events,
+                                           std::shared_ptr<const ClientTls> tls,
+                                           const config::Backend& backend, std::string pool_name,
+                                           std::string& error);
+  ~TlsStream() override;
+  TlsStream(const TlsStream&) = delete;
+  TlsStream& operator=(const TlsStream&) = delete;
+
+  int startRead() override;
+  void stopRead() override;
+  int writeBlock(Block* block, const uv_buf_t* bufs, unsigned count) override;
+  int writeCopy(std::span<const uint8_t> bytes) override;
+  using Stream::writeCopy;
+  // The TCP queue plus plaintext held until the handshake completes.
+  std::size_t queuedBytes() const override { return tcp_.queuedBytes() + held_.size(); }
+  void shutdownWrite() override;
+  void close() override;
+  bool closing() const override { return closing_; }
+  std::string peerAddress() const override { return tcp_.peerAddress(); }
+  TcpStream& tcp() override { return tcp_; }
+  std::string lastError() const override { return error_; }
+  State state() const { return state_; }
+
+private:
+  enum class Role : uint8_t { Server, Client };
+  // The first bytes a peer sent, to tell a plain-text peer from a broken TLS one.
+  static constexpr std::size_t kFirstBytes = 48;
+
+  TlsStream(uv_loop_t* loop, BufferPool& pool, StreamEvents& events, Role role, SSL* ssl,
+            std::string label);
+
+  // From the TCP stream underneath.
+  void onStreamConnect(Stream& stream, int status) override;
+  void onStreamData(Stream& stream, Block* block, std::size_t length) override;
+  void onStreamEnd(Stream& stream, int status) override;
+  void onStreamDrained(Stream& stream) override;
+  void onStreamClosed(Stream& stream) override;
+
+  void setState(State state);
+  // Runs the handshake and delivers plaintext as far as the buffered ciphertext allows.
+  void advance();
+  void handshake();
+  void onHandshakeDone();
+  void handshakeFailed(int ssl_error);
+  void readPlaintext();
+  int encrypt(const uv_buf_t* bufs, unsigned count);
+  int flushOutput();
+  void sendCloseNotify();
+  void reportEnd(int status);
+  int updateTcpRead();
+  bool buffered() const;
+  void checkServerName();
+  std::string describeFailure(int ssl_error, unsigned long code) const;
+  std::string describeRecordFailure(unsigned long code, const std::string& openssl) const;
+  std::string describePlainText() const;
+  void logFailure(std::string_view event, const std::string& openssl_errors) const;
+  static void onResume(uv_idle_t* handle);
+  static void onResumeClosed(uv_handle_t* handle);
+  void handleClosed();
+
+  TcpStream tcp_;
+  uv_idle_t resume_{}; // runs once to deliver plaintext buffered while the owner did not read
+  BufferPool& pool_;
+  StreamEvents& events_;
+  Role role_;
+  State state_;
+  SSL* ssl_;
+  BIO* rbio_ = nullptr; // ciphertext from the peer (owned by ssl_)
+  BIO* wbio_ = nullptr; // ciphertext for the peer (owned by ssl_)
+  std::shared_ptr<const ServerTls> server_tls_;
+  std::shared_ptr<const ClientTls> client_tls_;
+  std::string label_;         // the listener, or the pool and backend, for logs
+  std::string backend_host_;  // client: the name the certificate must match
+  std::vector<uint8_t> held_; // plaintext written before the handshake completed
+  std::string error_;
+  uint8_t first_bytes_[kFirstBytes] = {};
+  std::size_t first_length_ = 0;
+  int tcp_end_status_ = 0;    // how the TCP stream ended, once tcp_ended_
+  int closes_pending_ = 0;    // handles still closing after close()
+  uint64_t plaintext_in_ = 0; // application bytes received
+  bool tcp_ended_ = false;    // the TCP stream reported its end
+  bool end_reported_ = false;
+  bool shutdown_wanted_ = false;
+  bool close_notify_sent_ = false;
+  bool closing_ = false;
+};
+
+} // namespace wsgate::proxy

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wsgate::bench {
+
+enum class Mode : uint8_t {
+  Echo,      // N connections, closed loop: each keeps `pipeline` messages in flight
+  Idle,      // open N connections and hold them; reports the watched processes' RSS growth
+  Handshake, // connect, upgrade, close, repeat on N connections at once
+  Flood,     // the backend streams /flood messages to N clients; one-way throughput
+};
+const char* toString(Mode mode);
+
+// Text payloads: plain ASCII (the validators' fast path) or a mix with 2-, 3- and 4-byte
+// UTF-8 sequences.
+enum class Content : uint8_t { Ascii, Utf8 };
+
+struct Options {
+  Mode mode = Mode::Echo;
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string path;    // empty: "/echo", or "/flood?..." in flood mode
+  int connections = 0; // 0: the mode's default
+  uint64_t size = 64;  // payload bytes per message
+  int pipeline = 1;    // echo: messages in flight per connection
+  bool text = false;
+  Content content = Content::Ascii;
+  double duration_s = 5; // the measured window (idle: how long connections are held)
+  double warmup_s = 1;   // load before the window, not measured
+  uint64_t flood_bytes = uint64_t{256} * 1024 * 1024; // per /flood request
+  int connect_concurrency = 256;                      // connects and upgrades in progress at once
+  bool verify_content = false; // echo: compare every echoed byte, not only sizes
+  std::vector<int> watch_pids; // processes whose CPU time and RSS are reported
+  std::string label;           // copied into the result line
+};
+
+// Parses the command line. Returns -1 to go on, or an exit status (0 after --help, 2 on a
+// usage error, with the message printed).
+int parseOptions(int argc, char** argv, Options& options);
+
+} // namespace wsgate::bench

@@ -1,0 +1,541 @@
+#!/usr/bin/env bash
+# wsgate against nginx and HAProxy, side by side, on the loopback of this machine.
+#
+#   tests/bench/run.sh [--quick] [--reps N] [--duration S] [--configs LIST] [--build-dir DIR]
+#                      [--no-build] [--no-install] [--idle-connections N]
+#
+# Builds wsgate, the echo backend and the load generator (Release, in build-bench/), installs
+# nginx and haproxy from Debian when they are missing, then for each repetition runs every
+# configuration (direct to the echo backend, nginx, HAProxy, wsgate with 1 worker) in a rotated
+# order through the same tests:
+#   echo64    64 B text messages, 100 connections, closed loop: msgs/s, p99, proxy CPU/msg
+#   echo64k   64 KiB text messages, 10 connections: MB/s
+#   handshake connect + upgrade + close, 20 connections at once: upgrades/s
+#   flood     backend -> client, 64 KiB binary messages, 1 connection: MB/s
+#   idle      5000 connections held open: proxy RSS growth per connection
+# and prints a Markdown table of the medians with wsgate's ratio to the best of nginx and
+# HAProxy. Every JSON result line is kept in build-bench/bench/.
+#
+# It starts only its own processes, stops them by PID, listens on 127.0.0.1 only, and every
+# measurement is bounded in time. Progress goes to stderr, the table to stdout.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD_DIR=$REPO/build-bench
+REPS=3
+DURATION=5
+WARMUP=1
+FLOOD_DURATION=3
+IDLE_HOLD=1
+IDLE_CONNS=5000
+CONFIGS="direct nginx haproxy wsgate"
+DO_BUILD=1
+DO_INSTALL=1
+
+usage() {
+  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  exit "${1:-0}"
+}
+
+while [ $# -gt 0 ]; do
+  case $1 in
+  --quick)
+    REPS=1 DURATION=2 WARMUP=0.5 FLOOD_DURATION=2
+    ;;
+  --reps) REPS=$2 && shift ;;
+  --duration) DURATION=$2 && shift ;;
+  --configs) CONFIGS=${2//,/ } && shift ;;
+  --build-dir) BUILD_DIR=$(realpath -m "$2") && shift ;;
+  --idle-connections) IDLE_CONNS=$2 && shift ;;
+  --no-build) DO_BUILD=0 ;;
+  --no-install) DO_INSTALL=0 ;;
+  -h | --help) usage 0 ;;
+  *) echo "run.sh: unknown option $1" >&2 && usage 2 ;;
+  esac
+  shift
+done
+
+log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Build and install.
+
+if [ "$DO_BUILD" = 1 ]; then
+  if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+    log "configuring a Release build in $BUILD_DIR"
+    cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DWSGATE_TESTS=ON \
+      -DWSGATE_BENCH=ON >/dev/null
+  fi
+  log "building wsgate, wsgate-echo, wsgate-bench"
+  cmake --build "$BUILD_DIR" -j "$(nproc)" --target wsgate wsgate-echo wsgate-bench >/dev/null
+fi
+WSGATE=$BUILD_DIR/wsgate
+ECHO=$BUILD_DIR/tests/echo/wsgate-echo
+GEN=$BUILD_DIR/tests/bench/loadgen/wsgate-bench
+for bin in "$WSGATE" "$ECHO" "$GEN"; do
+  [ -x "$bin" ] || die "$bin is missing (build it, or drop --no-build)"
+done
+
+export PATH=$PATH:/usr/sbin:/sbin
+wants() { case " $CONFIGS " in *" $1 "*) return 0 ;; *) return 1 ;; esac }
+
+install_proxies() {
+  local missing=()
+  if wants nginx && ! command -v nginx >/dev/null; then missing+=(nginx); fi
+  if wants haproxy && ! command -v haproxy >/dev/null; then missing+=(haproxy); fi
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$DO_INSTALL" = 1 ] || die "missing ${missing[*]} (and --no-install)"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || die "missing ${missing[*]}; install them as root"
+    sudo=(sudo)
+  fi
+  local pkgs=()
+  for p in "${missing[@]}"; do
+    # nginx-light is the smallest build with the proxy module; newer Debian has only nginx.
+    if [ "$p" = nginx ] && apt-cache show nginx-light >/dev/null 2>&1; then p=nginx-light; fi
+    pkgs+=("$p")
+  done
+  log "installing ${pkgs[*]} from Debian"
+  # Keep apt from starting the distribution's own nginx and haproxy services: this script
+  # runs only instances of its own. A policy-rc.d that exists already is left alone.
+  local policy=/usr/sbin/policy-rc.d made_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+    "${sudo[@]}" chmod 755 "$policy"
+    made_policy=1
+  fi
+  local status=0
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${pkgs[@]}" >/dev/null 2>&1 ||
+    { "${sudo[@]}" apt-get update -qq >/dev/null &&
+      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "${pkgs[@]}" >/dev/null; } || status=$?
+  [ "$made_policy" = 1 ] && "${sudo[@]}" rm -f "$policy"
+  [ "$status" = 0 ] || die "apt-get install ${pkgs[*]} failed"
+}
+install_proxies
+
+# ---------------------------------------------------------------------------------------------
+# Limits, scratch space, process bookkeeping.
+
+# The proxies hold two sockets per idle connection; the hard limit caps what we may ask for.
+hard=$(ulimit -Hn)
+[ "$hard" = unlimited ] && hard=65536
+soft=$((hard < 65536 ? hard : 65536))
+ulimit -Sn "$soft"
+if [ $((2 * IDLE_CONNS + 1000)) -gt "$soft" ]; then
+  IDLE_CONNS=$(((soft - 1000) / 2))
+  log "open-file limit $soft: idle test reduced to $IDLE_CONNS connections"
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/wsgate-bench.XXXXXX")
+chmod 755 "$WORK" # nginx workers run as nobody when started by root
+RESULTS_DIR=$BUILD_DIR/bench
+mkdir -p "$RESULTS_DIR"
+STAMP=$(date +%Y%m%d-%H%M%S)
+RESULTS=$RESULTS_DIR/results-$STAMP.jsonl
+LOGS=$RESULTS_DIR/logs-$STAMP
+VALUES=$WORK/values # lines: config metric value
+: >"$VALUES"
+
+OUR_PIDS=()
+LAST_PID=
+
+# Starts "$@" in the background with its output in $WORK/NAME.{out,err}; sets LAST_PID.
+start_bg() {
+  local name=$1
+  shift
+  "$@" >>"$WORK/$name.out" 2>>"$WORK/$name.err" &
+  LAST_PID=$!
+  OUR_PIDS+=("$LAST_PID")
+}
+
+# The PIDs whose parent is $1.
+children_of() {
+  local stat rest ppid
+  for stat in /proc/[0-9]*/stat; do
+    rest=$(cat "$stat" 2>/dev/null) || continue
+    rest=${rest##*) }
+    ppid=$(cut -d' ' -f2 <<<"$rest")
+    if [ "$ppid" = "$1" ]; then
+      stat=${stat#/proc/}
+      echo "${stat%/stat}"
+    fi
+  done
+}
+
+# Stops one of our processes: SIGTERM, then SIGKILL (with its children) after 5 s.
+stop_pid() {
+  local pid=$1 i kids
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kids=$(children_of "$pid")
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "pid $pid did not stop on SIGTERM: SIGKILL"
+    # shellcheck disable=SC2086
+    kill -KILL "$pid" $kids 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+  local kept=()
+  for p in "${OUR_PIDS[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
+  OUR_PIDS=("${kept[@]}")
+}
+
+cleanup() {
+  local pid
+  for pid in "${OUR_PIDS[@]}"; do stop_pid "$pid"; done
+  # Keep the processes' own output next to the results, for a look after a failure.
+  mkdir -p "$LOGS"
+  cp "$WORK"/*.out "$WORK"/*.err "$WORK"/nginx/error.log "$LOGS"/ 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# True when something on 127.0.0.1 (or any address) listens on TCP port $1.
+listening() {
+  local hex
+  hex=$(printf '%04X' "$1")
+  awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 }
+    END { exit !found }' /proc/net/tcp
+}
+
+# A port nothing uses, below the ephemeral range.
+free_port() {
+  local port hex
+  while :; do
+    port=$((20000 + RANDOM % 12000))
+    hex=$(printf ':%04X' "$port")
+    awk -v p="$hex" 'NR > 1 && substr($2, length($2) - 4) == p { found = 1 }
+      END { exit !found }' /proc/net/tcp /proc/net/tcp6 || break
+  done
+  echo "$port"
+}
+
+# Waits (up to 10 s) until $1 matches in file $2, or process $3 exits.
+wait_for_line() {
+  local i
+  for ((i = 0; i < 200; i++)); do
+    grep -q "$1" "$2" 2>/dev/null && return 0
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+# Waits (up to 10 s) until port $1 listens, or process $2 exits.
+wait_for_port() {
+  local i
+  for ((i = 0; i < 200; i++)); do
+    listening "$1" && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# The system under test: the echo backend, and one proxy at a time.
+
+log "starting the echo backend"
+start_bg echo "$ECHO" --host 127.0.0.1 --port 0
+ECHO_PID=$LAST_PID
+wait_for_line '^listening ' "$WORK/echo.out" "$ECHO_PID" || die "wsgate-echo did not start"
+ECHO_PORT=$(sed -n 's/^listening .*:\([0-9]*\)$/\1/p' "$WORK/echo.out")
+
+PROXY_PID= # the process we started
+WATCH=     # the PIDs whose CPU and RSS count (nginx: master and worker)
+PORT=      # where the generator connects
+
+write_nginx_conf() {
+  local dir=$WORK/nginx
+  mkdir -p "$dir/tmp"
+  cat >"$dir/nginx.conf" <<EOF
+# One worker, WebSocket reverse proxy to the echo backend; everything under $dir.
+daemon off;
+worker_processes 1;
+worker_rlimit_nofile $soft;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events {
+  worker_connections $((2 * IDLE_CONNS + 1000));
+}
+http {
+  access_log off;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  server {
+    listen 127.0.0.1:$PORT backlog=4096;
+    location / {
+      proxy_pass http://127.0.0.1:$ECHO_PORT;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_set_header Host \$host;
+      proxy_read_timeout 3600s;
+      proxy_send_timeout 3600s;
+    }
+  }
+}
+EOF
+}
+
+write_haproxy_conf() {
+  cat >"$WORK/haproxy.cfg" <<EOF
+# One thread, HTTP mode (the upgrade is parsed, then the connection is a tunnel).
+global
+  nbthread 1
+  maxconn $((IDLE_CONNS + 1000))
+defaults
+  mode http
+  maxconn $((IDLE_CONNS + 1000))
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  timeout tunnel 1h
+frontend ws
+  bind 127.0.0.1:$PORT
+  default_backend echo
+backend echo
+  server echo1 127.0.0.1:$ECHO_PORT
+EOF
+}
+
+write_wsgate_conf() {
+  cat >"$WORK/wsgate.toml" <<EOF
+[server]
+workers = 1
+drain_timeout = "1s"
+[admin]
+listen = "127.0.0.1:0"
+[log]
+access_log = "off"
+[[listeners]]
+name = "public"
+listen = "127.0.0.1:$PORT"
+[[routes]]
+listener = "public"
+pool = "echo"
+[[pools]]
+name = "echo"
+backends = ["127.0.0.1:$ECHO_PORT"]
+[policies.default]
+max_frame_size = "16MiB"
+max_message_size = "16MiB"
+ping_interval = "0s"
+EOF
+}
+
+start_proxy() {
+  local config=$1 kids
+  PROXY_PID='' WATCH=''
+  if [ "$config" = direct ]; then
+    PORT=$ECHO_PORT
+    return 0
+  fi
+  PORT=$(free_port)
+  case $config in
+  nginx)
+    write_nginx_conf
+    start_bg nginx nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log"
+    ;;
+  haproxy)
+    write_haproxy_conf
+    start_bg haproxy haproxy -db -f "$WORK/haproxy.cfg"
+    ;;
+  wsgate)
+    write_wsgate_conf
+    start_bg wsgate "$WSGATE" -c "$WORK/wsgate.toml"
+    ;;
+  esac
+  PROXY_PID=$LAST_PID
+  if [ "$config" = wsgate ]; then
+    wait_for_line '"event":"ready"' "$WORK/wsgate.err" "$PROXY_PID" || {
+      cat "$WORK/wsgate.err" >&2
+      die "wsgate did not start"
+    }
+  else
+    wait_for_port "$PORT" "$PROXY_PID" || {
+      cat "$WORK/$config.err" "$WORK/nginx/error.log" 2>/dev/null >&2
+      die "$config did not start"
+    }
+  fi
+  WATCH=$PROXY_PID
+  if [ "$config" = nginx ]; then
+    # The master forks the worker after it listens; count both.
+    for ((i = 0; i < 100; i++)); do
+      kids=$(children_of "$PROXY_PID")
+      [ -n "$kids" ] && break
+      sleep 0.05
+    done
+    [ -n "$kids" ] || die "nginx started no worker"
+    for k in $kids; do WATCH+=",$k"; done
+  fi
+}
+
+stop_proxy() {
+  [ -n "$PROXY_PID" ] || return 0
+  if ! kill -0 "$PROXY_PID" 2>/dev/null; then
+    log "the proxy (pid $PROXY_PID) exited during the tests; see $LOGS"
+    echo "${CURRENT:-proxy} errors 1" >>"$VALUES"
+  fi
+  stop_pid "$PROXY_PID"
+  PROXY_PID=
+}
+
+# ---------------------------------------------------------------------------------------------
+# Measurements.
+
+# The value of the numeric field $2 in the JSON line $1 (empty when absent).
+field() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9][0-9.]*\).*/\1/p" <<<"$1"; }
+
+# Runs the generator; appends its line to $RESULTS and the named fields to $VALUES.
+# usage: measure CONFIG TEST REP "metric=field ..." generator-args...
+measure() {
+  local config=$1 test=$2 rep=$3 fields=$4 line status=0 pair
+  shift 4
+  local args=(--port "$PORT" --label "$config/$test/$rep" "$@")
+  [ -n "$WATCH" ] && args+=(--watch-pid "$WATCH")
+  line=$(timeout 120 "$GEN" "${args[@]}" 2>>"$WORK/generator.err") || status=$?
+  if [ -z "$line" ]; then
+    log "$config $test: no result (exit $status)"
+    echo "$config errors 1" >>"$VALUES"
+    return 0
+  fi
+  echo "$line" >>"$RESULTS"
+  for pair in $fields; do
+    local value
+    value=$(field "$line" "${pair#*=}")
+    [ -n "$value" ] && echo "$config ${pair%%=*} $value" >>"$VALUES"
+  done
+  echo "$config errors $(field "$line" errors)" >>"$VALUES"
+  log "$config $test: $(summary "$test" "$line")"
+}
+
+summary() {
+  case $1 in
+  echo64) echo "$(field "$2" msgs_per_s) msgs/s p99 $(field "$2" p99_us) us," \
+    "cpu/1M $(field "$2" proxy_cpu_s_per_million) s, errors $(field "$2" errors)" ;;
+  echo64k) echo "$(field "$2" mb_per_s) MB/s p99 $(field "$2" p99_us) us, errors $(field "$2" errors)" ;;
+  handshake) echo "$(field "$2" upgrades_per_s) upgrades/s p99 $(field "$2" p99_us) us," \
+    "errors $(field "$2" errors)" ;;
+  flood) echo "$(field "$2" mb_per_s) MB/s, errors $(field "$2" errors)" ;;
+  idle) echo "$(field "$2" open) open, $(field "$2" rss_per_conn_kib) KiB/conn, errors $(field "$2" errors)" ;;
+  esac
+}
+
+run_config() {
+  local config=$1 rep=$2
+  CURRENT=$config
+  start_proxy "$config"
+  measure "$config" echo64 "$rep" \
+    "echo64_msgs=msgs_per_s echo64_p50=p50_us echo64_p99=p99_us echo64_cpu=proxy_cpu_s_per_million" \
+    --mode echo --connections 100 --size 64 --text --duration "$DURATION" --warmup "$WARMUP"
+  measure "$config" echo64k "$rep" "echo64k_mbs=mb_per_s echo64k_p99=p99_us" \
+    --mode echo --connections 10 --size 64KiB --text --duration "$DURATION" --warmup "$WARMUP"
+  measure "$config" handshake "$rep" "hs_rate=upgrades_per_s hs_p99=p99_us hs_cpu=proxy_cpu_s_per_million" \
+    --mode handshake --connections 20 --duration "$DURATION" --warmup "$WARMUP"
+  measure "$config" flood "$rep" "flood_mbs=mb_per_s" \
+    --mode flood --connections 1 --size 64KiB --flood-bytes 1GiB \
+    --duration "$FLOOD_DURATION" --warmup "$WARMUP"
+  if [ "$config" != direct ]; then
+    measure "$config" idle "$rep" "idle_kib=rss_per_conn_kib" \
+      --mode idle --connections "$IDLE_CONNS" --duration "$IDLE_HOLD"
+  fi
+  stop_proxy
+}
+
+read -r -a configs <<<"$CONFIGS"
+log "results: $RESULTS"
+log "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+for ((rep = 1; rep <= REPS; rep++)); do
+  # Rotate the order so no configuration always runs first (or last) on a warming machine.
+  order=()
+  for ((i = 0; i < ${#configs[@]}; i++)); do
+    order+=("${configs[$(((i + rep - 1) % ${#configs[@]}))]}")
+  done
+  log "repetition $rep/$REPS: ${order[*]}"
+  for config in "${order[@]}"; do run_config "$config" "$rep"; done
+done
+stop_pid "$ECHO_PID"
+
+# ---------------------------------------------------------------------------------------------
+# The table: medians per configuration, wsgate against the best of nginx and HAProxy.
+
+MEDIANS=$WORK/medians
+awk '{ v[$1 " " $2] = v[$1 " " $2] " " $3; if ($2 == "errors") e[$1] += $3 }
+  END {
+    for (k in v) {
+      n = split(substr(v[k], 2), a, " ")
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+      m = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+      split(k, key, " ")
+      if (key[2] != "errors") print k, m
+    }
+    for (c in e) print c, "errors", e[c]
+  }' "$VALUES" >"$MEDIANS"
+
+median() { awk -v k="$1 $2" '$1 " " $2 == k { print $3; exit }' "$MEDIANS"; }
+
+# Prints a table row. dir: max (higher is better), min (lower is better) or none (no ratio).
+# target: "" or OP VALUE [abs]: ">= 1.25" compares the ratio, "<= 2 abs" the wsgate value.
+row() {
+  local label=$1 metric=$2 digits=$3 dir=$4 target=$5 cells="" n h w best="" ratio="-" verdict=""
+  for config in direct nginx haproxy wsgate; do
+    local v
+    v=$(median "$config" "$metric")
+    if [ -n "$v" ]; then cells+=" $(printf "%.${digits}f" "$v") |"; else cells+=" - |"; fi
+  done
+  n=$(median nginx "$metric")
+  h=$(median haproxy "$metric")
+  w=$(median wsgate "$metric")
+  if [ "$dir" != none ] && [ -n "$w" ] && { [ -n "$n" ] || [ -n "$h" ]; }; then
+    best=$(awk -v n="$n" -v h="$h" -v d="$dir" 'BEGIN {
+      if (n == "") print h; else if (h == "") print n;
+      else if (d == "max") print (n > h ? n : h); else print (n < h ? n : h) }')
+    ratio=$(awk -v w="$w" -v b="$best" 'BEGIN { if (b > 0) printf "%.2fx", w / b; else print "-" }')
+  fi
+  if [ -n "$target" ] && [ -n "$w" ]; then
+    verdict=$(awk -v w="$w" -v b="${best:-0}" -v t="$target" 'BEGIN {
+      split(t, p, " "); abs = (p[3] == "abs")
+      want = "(" p[1] " " p[2] (abs ? "" : "x") ")"
+      if (!abs && b <= 0) { print "n/a " want; exit }
+      r = abs ? w : w / b
+      ok = (p[1] == ">=") ? (r >= p[2]) : (r <= p[2])
+      print (ok ? "met " : "NOT met ") want }')
+  fi
+  echo "| $label |$cells $ratio | $verdict |"
+}
+
+echo
+echo "wsgate benchmark, $(date -u +%Y-%m-%d) $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $REPS repetition(s), ${DURATION} s windows"
+echo "nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), $(haproxy -v 2>/dev/null | head -1 | cut -d' ' -f1-3), $("$WSGATE" --version); medians; ratio = wsgate / best of nginx and HAProxy"
+echo
+echo "| test | direct | nginx | haproxy | wsgate (1 worker) | wsgate vs best | target |"
+echo "|---|---:|---:|---:|---:|---:|---|"
+row "64 B echo, 100 conns: msgs/s" echo64_msgs 0 max ">= 1.25"
+row "64 B echo: p50 latency (us)" echo64_p50 0 min ""
+row "64 B echo: p99 latency (us)" echo64_p99 0 min "<= 1.00"
+row "64 B echo: proxy CPU s per 1M msgs" echo64_cpu 2 min "<= 0.75"
+row "64 KiB text echo, 10 conns: MB/s" echo64k_mbs 0 max ">= 1.50"
+row "64 KiB text echo: p99 latency (us)" echo64k_p99 0 min ""
+row "upgrades/s, 20 conns" hs_rate 0 max ">= 1.25"
+row "upgrade p99 latency (us)" hs_p99 0 min ""
+row "proxy CPU s per 1M upgrades" hs_cpu 1 min ""
+row "flood backend->client, 1 conn: MB/s" flood_mbs 0 max ""
+row "idle RSS per connection (KiB)" idle_kib 2 min "<= 2 abs"
+row "errors (all tests, all repetitions)" errors 0 none ""
+echo
+echo "raw results: $RESULTS"

@@ -197,27 +197,34 @@ void addScalar(std::vector<MetricFamily>& out, std::string_view name, std::strin
 }
 
 void addDataPath(std::vector<MetricFamily>& out, const Totals& t) {
-  MetricFamily frames = family(name::kFrames, "WebSocket frames relayed, by direction and opcode.",
-                               MetricType::Counter);
+  MetricFamily frames =
+      family(name::kFrames,
+             "WebSocket frames read from each side, by opcode (pongs answering wsgate's "
+             "pings included).",
+             MetricType::Counter);
   MetricFamily messages =
-      family(name::kMessages, "WebSocket messages relayed (counted at their first frame).",
+      family(name::kMessages,
+             "WebSocket data messages read from each side (counted at their first frame).",
              MetricType::Counter);
   MetricFamily bytes =
-      family(name::kPayloadBytes, "WebSocket frame payload bytes relayed.", MetricType::Counter);
+      family(name::kPayloadBytes, "Payload bytes of the WebSocket frames read from each side.",
+             MetricType::Counter);
   for (std::size_t d = 0; d < kDirections; ++d) {
     const std::string direction(kDirectionNames[d]);
     for (const OpcodeName& op : kFrameOpcodes) {
-      frames.metric.push_back(sample({{"direction", direction}, {"opcode", std::string(op.name)}},
+      frames.metric.push_back(sample({{std::string(label::kDirection), direction},
+                                      {std::string(label::kOpcode), std::string(op.name)}},
                                      MetricType::Counter,
                                      static_cast<double>(t.frames[d][op.opcode])));
     }
     for (const OpcodeName& op : kMessageOpcodes) {
-      messages.metric.push_back(sample({{"direction", direction}, {"opcode", std::string(op.name)}},
+      messages.metric.push_back(sample({{std::string(label::kDirection), direction},
+                                        {std::string(label::kOpcode), std::string(op.name)}},
                                        MetricType::Counter,
                                        static_cast<double>(t.messages[d][op.opcode])));
     }
-    bytes.metric.push_back(sample({{"direction", direction}}, MetricType::Counter,
-                                  static_cast<double>(t.payload_bytes[d])));
+    bytes.metric.push_back(sample({{std::string(label::kDirection), direction}},
+                                  MetricType::Counter, static_cast<double>(t.payload_bytes[d])));
   }
   out.push_back(std::move(frames));
   out.push_back(std::move(messages));
@@ -268,8 +275,9 @@ void addBackends(std::vector<MetricFamily>& out, const Totals& t, const config::
   for (const config::Pool& pool : config.pools) {
     for (const config::Backend& backend : pool.backends) {
       const std::string id = backendLabel(backend);
-      up.metric.push_back(sample({{"pool", pool.name}, {"backend", id}}, MetricType::Gauge,
-                                 health.isUp(pool.name, id) ? 1 : 0));
+      up.metric.push_back(
+          sample({{std::string(label::kPool), pool.name}, {std::string(label::kBackend), id}},
+                 MetricType::Gauge, health.isUp(pool.name, id) ? 1 : 0));
     }
   }
   out.push_back(std::move(up));
@@ -285,13 +293,14 @@ void addBackends(std::vector<MetricFamily>& out, const Totals& t, const config::
 void addServer(std::vector<MetricFamily>& out, const Collector::Sources& s) {
   MetricFamily info =
       family(name::kBuildInfo, "wsgate's version; the value is always 1.", MetricType::Gauge);
-  info.metric.push_back(sample({{"version", WSGATE_VERSION}}, MetricType::Gauge, 1));
+  info.metric.push_back(
+      sample({{std::string(label::kVersion), WSGATE_VERSION}}, MetricType::Gauge, 1));
   out.push_back(std::move(info));
   MetricFamily reloads = family(name::kConfigReloads, "Configuration reloads (SIGHUP), by result.",
                                 MetricType::Counter);
-  reloads.metric.push_back(sample({{"result", "success"}}, MetricType::Counter,
+  reloads.metric.push_back(sample({{std::string(label::kResult), "success"}}, MetricType::Counter,
                                   static_cast<double>(s.server->reloads_succeeded.get())));
-  reloads.metric.push_back(sample({{"result", "failure"}}, MetricType::Counter,
+  reloads.metric.push_back(sample({{std::string(label::kResult), "failure"}}, MetricType::Counter,
                                   static_cast<double>(s.server->reloads_failed.get())));
   out.push_back(std::move(reloads));
   addScalar(out, name::kConfigLastReloadSuccessful,
@@ -324,8 +333,8 @@ void addProcess(std::vector<MetricFamily>& out, const Collector::Sources& s, con
       name::kLoopLag, "The largest delay of a worker's 25 ms timer over the last full second.",
       MetricType::Gauge);
   for (std::size_t w = 0; w < t.loop_lag_us.size(); ++w) {
-    lag.metric.push_back(sample({{"worker", std::to_string(w)}}, MetricType::Gauge,
-                                static_cast<double>(t.loop_lag_us[w]) / 1e6));
+    lag.metric.push_back(sample({{std::string(label::kWorker), std::to_string(w)}},
+                                MetricType::Gauge, static_cast<double>(t.loop_lag_us[w]) / 1e6));
   }
   out.push_back(std::move(lag));
 }

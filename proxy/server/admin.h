@@ -9,8 +9,9 @@
 
 namespace wsgate::proxy {
 
-// The admin HTTP endpoint on the main loop: /livez (alias /healthz) and /readyz (503 while
-// draining). One request per connection; the answer closes it.
+// The admin HTTP server on the main loop: reads one GET or HEAD request per connection, asks the
+// handler for the answer (Server::adminResponse serves /metrics, /livez, /healthz, /readyz,
+// /connections and an index) and closes the connection after it.
 class AdminServer {
 public:
   struct Response {

@@ -14,7 +14,9 @@
 #   flood     backend -> client, 64 KiB binary messages, 1 connection: MB/s
 #   idle      5000 connections held open: proxy RSS growth per connection
 # and prints a Markdown table of the medians with wsgate's ratio to the best of nginx and
-# HAProxy. Every JSON result line is kept in build-bench/bench/.
+# HAProxy. Every JSON result line is kept in build-bench/bench/. `--configs` takes a comma list
+# of direct, nginx, haproxy, wsgate and wsgate2 (wsgate with 2 workers, not run by default).
+# --quick: one repetition with 2 s windows (about 1.5 minutes instead of about 5).
 #
 # It starts only its own processes, stops them by PID, listens on 127.0.0.1 only, and every
 # measurement is bounded in time. Progress goes to stderr, the table to stdout.
@@ -33,7 +35,7 @@ DO_BUILD=1
 DO_INSTALL=1
 
 usage() {
-  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"
   exit "${1:-0}"
 }
 
@@ -195,7 +197,7 @@ cleanup() {
   for pid in "${OUR_PIDS[@]}"; do stop_pid "$pid"; done
   # Keep the processes' own output next to the results, for a look after a failure.
   mkdir -p "$LOGS"
-  cp "$WORK"/*.out "$WORK"/*.err "$WORK"/nginx/error.log "$LOGS"/ 2>/dev/null || true
+  cp "$WORK"/*.out "$WORK"/*.err "$WORK"/*.log "$LOGS"/ 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -265,7 +267,7 @@ daemon off;
 worker_processes 1;
 worker_rlimit_nofile $soft;
 pid $dir/nginx.pid;
-error_log $dir/error.log warn;
+error_log $WORK/nginx-$REP.log warn;
 events {
   worker_connections $((2 * IDLE_CONNS + 1000));
 }
@@ -316,7 +318,7 @@ EOF
 write_wsgate_conf() {
   cat >"$WORK/wsgate.toml" <<EOF
 [server]
-workers = 1
+workers = $1
 drain_timeout = "1s"
 [admin]
 listen = "127.0.0.1:0"
@@ -339,7 +341,7 @@ EOF
 }
 
 start_proxy() {
-  local config=$1 kids
+  local config=$1 kids name=$1-$REP
   PROXY_PID='' WATCH=''
   if [ "$config" = direct ]; then
     PORT=$ECHO_PORT
@@ -349,26 +351,26 @@ start_proxy() {
   case $config in
   nginx)
     write_nginx_conf
-    start_bg nginx nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log"
+    start_bg "$name" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx-$REP.log"
     ;;
   haproxy)
     write_haproxy_conf
-    start_bg haproxy haproxy -db -f "$WORK/haproxy.cfg"
+    start_bg "$name" haproxy -db -f "$WORK/haproxy.cfg"
     ;;
-  wsgate)
-    write_wsgate_conf
-    start_bg wsgate "$WSGATE" -c "$WORK/wsgate.toml"
+  wsgate | wsgate2)
+    write_wsgate_conf "$([ "$config" = wsgate2 ] && echo 2 || echo 1)"
+    start_bg "$name" "$WSGATE" -c "$WORK/wsgate.toml"
     ;;
   esac
   PROXY_PID=$LAST_PID
-  if [ "$config" = wsgate ]; then
-    wait_for_line '"event":"ready"' "$WORK/wsgate.err" "$PROXY_PID" || {
-      cat "$WORK/wsgate.err" >&2
+  if [ "$config" = wsgate ] || [ "$config" = wsgate2 ]; then
+    wait_for_line '"event":"ready"' "$WORK/$name.err" "$PROXY_PID" || {
+      cat "$WORK/$name.err" >&2
       die "wsgate did not start"
     }
   else
     wait_for_port "$PORT" "$PROXY_PID" || {
-      cat "$WORK/$config.err" "$WORK/nginx/error.log" 2>/dev/null >&2
+      cat "$WORK/$name.err" "$WORK/nginx-$REP.log" 2>/dev/null >&2
       die "$config did not start"
     }
   fi
@@ -438,7 +440,7 @@ summary() {
 
 run_config() {
   local config=$1 rep=$2
-  CURRENT=$config
+  CURRENT=$config REP=$rep
   start_proxy "$config"
   measure "$config" echo64 "$rep" \
     "echo64_msgs=msgs_per_s echo64_p50=p50_us echo64_p99=p99_us echo64_cpu=proxy_cpu_s_per_million" \
@@ -493,7 +495,7 @@ median() { awk -v k="$1 $2" '$1 " " $2 == k { print $3; exit }' "$MEDIANS"; }
 # target: "" or OP VALUE [abs]: ">= 1.25" compares the ratio, "<= 2 abs" the wsgate value.
 row() {
   local label=$1 metric=$2 digits=$3 dir=$4 target=$5 cells="" n h w best="" ratio="-" verdict=""
-  for config in direct nginx haproxy wsgate; do
+  for config in "${COLUMNS_SHOWN[@]}"; do
     local v
     v=$(median "$config" "$metric")
     if [ -n "$v" ]; then cells+=" $(printf "%.${digits}f" "$v") |"; else cells+=" - |"; fi
@@ -523,8 +525,18 @@ echo
 echo "wsgate benchmark, $(date -u +%Y-%m-%d) $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $REPS repetition(s), ${DURATION} s windows"
 echo "nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), $(haproxy -v 2>/dev/null | head -1 | cut -d' ' -f1-3), $("$WSGATE" --version); medians; ratio = wsgate / best of nginx and HAProxy"
 echo
-echo "| test | direct | nginx | haproxy | wsgate (1 worker) | wsgate vs best | target |"
-echo "|---|---:|---:|---:|---:|---:|---|"
+# wsgate2 (2 workers) is measured only on request: on 2 cores it competes with the generator
+# and the backend, so its column says nothing about scaling there.
+COLUMNS_SHOWN=(direct nginx haproxy wsgate)
+header="| test | direct | nginx | haproxy | wsgate (1 worker) |"
+rule="|---|---:|---:|---:|---:|"
+if wants wsgate2; then
+  COLUMNS_SHOWN+=(wsgate2)
+  header+=" wsgate (2 workers) |"
+  rule+="---:|"
+fi
+echo "$header wsgate vs best | target |"
+echo "$rule---:|---|"
 row "64 B echo, 100 conns: msgs/s" echo64_msgs 0 max ">= 1.25"
 row "64 B echo: p50 latency (us)" echo64_p50 0 min ""
 row "64 B echo: p99 latency (us)" echo64_p99 0 min "<= 1.00"

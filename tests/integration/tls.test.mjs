@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 
 import {
   collectMessages,
@@ -50,6 +50,34 @@ async function echoes(ws, payloads) {
     assert.equal(m.isBinary, Buffer.isBuffer(payload));
     assert.equal(sha256(m.data), sha256(Buffer.from(payload)), `echo of ${payload.length} bytes`);
   }
+}
+
+function rchar(pid) {
+  return Number(/rchar:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))[1]);
+}
+
+function vmRssKiB(pid) {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+}
+
+// Samples wsgate until it stops reading (its read counter stands still over 20 samples of
+// 50 ms) and returns what it read and its peak RSS growth. The samples observe a state; they
+// synchronise nothing: the callers' assertions hold at every sample.
+async function untilReadingStops(pid, limit) {
+  const readBefore = rchar(pid);
+  const rssBefore = vmRssKiB(pid);
+  let peak = rssBefore;
+  let last = -1;
+  let still = 0;
+  for (let i = 0; i < 600 && still < 20; ++i) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    peak = Math.max(peak, vmRssKiB(pid));
+    const read = rchar(pid) - readBefore;
+    still = read === last ? still + 1 : 0;
+    last = read;
+    if (read >= limit) break;
+  }
+  return { read: last, growthMiB: (peak - rssBefore) / 1024 };
 }
 
 function tlsFailure(gw, pred, from = 0) {
@@ -245,6 +273,66 @@ describe('wss:// listeners', () => {
       const access = await gw.waitForAccess((l) => l.client_addr === `127.0.0.1:${localPort}`,
         15000, from);
       assert.equal(access.termination, 'handshake_timeout');
+    });
+});
+
+describe('backpressure over TLS', () => {
+  let pki;
+  let echo;
+  let wsb;
+  let gw;
+
+  before(async () => {
+    pki = makePki();
+    const cert = pki.issue('localhost', { dns: ['localhost'], ip: ['127.0.0.1'] });
+    echo = await startEcho();
+    wsb = await startWsBackend({ echo: false, onConnection: (ws) => ws._socket.pause() });
+    gw = await startTlsWsgate({
+      listeners: [{ name: 'public', tls: { cert: cert.cert, key: cert.key } }],
+      pools: [
+        { name: 'echo', backends: [echo.address] },
+        { name: 'slow', backends: [wsb.address] },
+      ],
+      routes: [{ pool: 'echo' }, { pool: 'slow', path_prefix: '/slow' }],
+      policies: { default: { ...POLICY, handshake_timeout: '10s' } },
+    });
+  });
+
+  test('a backend that does not read stops wsgate reading the TLS client; nothing is lost',
+    { timeout: 120000 }, async (t) => {
+      const ws = await connectWs(wssUrl(gw, '/slow'), { ca: pki.caPem });
+      const [conn] = await wsb.waitConnections(1);
+      const messages = Array.from({ length: 48 }, () => crypto.randomBytes(1 << 20));
+      for (const m of messages) ws.send(m);
+      const { read, growthMiB } = await untilReadingStops(gw.pid, 48 << 20);
+      t.diagnostic(`paused backend: wsgate read ${read} bytes, RSS +${growthMiB.toFixed(2)} MiB`);
+      assert.ok(read < 40 << 20, `wsgate read ${read} bytes while the backend read nothing`);
+      assert.ok(growthMiB < 16, `wsgate RSS grew by ${growthMiB.toFixed(1)} MiB`);
+      conn._socket.resume();
+      const got = await collectMessages(conn, messages.length, 60000);
+      got.forEach((m, i) => assert.equal(sha256(m.data), sha256(messages[i]), `message ${i}`));
+      ws.close(1000);
+      await waitClose(ws);
+    });
+
+  test('a TLS client that does not read stops wsgate reading the backend; nothing is lost',
+    { timeout: 120000 }, async (t) => {
+      const TOTAL = 64 << 20;
+      const SIZE = 64 << 10;
+      const ws = await connectWs(wssUrl(gw, `/flood?bytes=${TOTAL}&size=${SIZE}`),
+        { ca: pki.caPem });
+      ws._socket.pause();
+      const { read, growthMiB } = await untilReadingStops(gw.pid, TOTAL);
+      t.diagnostic(`paused client: wsgate read ${read} bytes, RSS +${growthMiB.toFixed(2)} MiB`);
+      assert.ok(read < 48 << 20, `wsgate read ${read} bytes while the client read nothing`);
+      assert.ok(growthMiB < 16, `wsgate RSS grew by ${growthMiB.toFixed(1)} MiB`);
+      ws._socket.resume();
+      const got = await collectMessages(ws, TOTAL / SIZE, 60000);
+      const pattern = Buffer.alloc(SIZE);
+      for (let i = 0; i < SIZE; ++i) pattern[i] = i & 0xff;
+      got.forEach((m, i) => assert.ok(m.data.equals(pattern), `message ${i}`));
+      ws.close(1000);
+      await waitClose(ws);
     });
 });
 

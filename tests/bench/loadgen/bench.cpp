@@ -290,10 +290,21 @@ void Bench::onClosed(Connection& connection, Failure failure) {
       }
     }
     break;
+  case Phase::Warmup:
+  case Phase::Measure:
+    // Echo and idle never reopen a connection: once none is left there is nothing to measure.
+    if (opensAllFirst() && open_ == 0 && setting_up_ == 0) {
+      if (phase_ == Phase::Measure) {
+        endMeasure();
+      } else {
+        beginDrain();
+      }
+    }
+    break;
   case Phase::Draining:
     maybeFinish();
     break;
-  default:
+  case Phase::Done:
     break;
   }
 }

@@ -317,14 +317,15 @@ void Connection::write(uv_buf_t* bufs, unsigned count, std::unique_ptr<WriteRequ
   bufs->len -= skip;
   if (!request) request = acquireRequest();
   request->owner = this;
-  request->req.data = request.get();
-  if (uv_write(&request->req, tcp_.stream(), bufs, count, &Connection::onWrite) != 0) {
-    free_requests_.push_back(std::move(request));
+  // libuv holds the request until onWrite, which takes ownership back from req.data.
+  WriteRequest* pending = request.release();
+  pending->req.data = pending;
+  if (uv_write(&pending->req, tcp_.stream(), bufs, count, &Connection::onWrite) != 0) {
+    free_requests_.emplace_back(pending);
     abort(Failure::Write);
     return;
   }
   ++writes_in_flight_;
-  request.release(); // owned by libuv until onWrite
 }
 
 void Connection::onWrite(uv_write_t* req, int status) {

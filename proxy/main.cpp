@@ -4,6 +4,7 @@
 #include "common/config/cli.h"
 #include "proxy/core/logger.h"
 #include "proxy/server/server.h"
+#include "proxy/transport/tls_context.h"
 
 #include <iostream>
 
@@ -20,8 +21,18 @@ int main(int argc, char** argv) {
   case CliAction::UsageError:
     std::cerr << "wsgate: " << line.error << "\n" << usageText();
     return kExitUsage;
-  case CliAction::Check:
-    return checkConfig(line.config_path, std::cout, std::cerr);
+  case CliAction::Check: {
+    // Like nginx -t: the certificates and keys the configuration names must load too.
+    const auto config = loadAndReport(line.config_path, std::cerr);
+    if (config == nullptr) return kExitConfigError;
+    std::string error;
+    if (wsgate::proxy::buildTlsContexts(*config, nullptr, error) == nullptr) {
+      std::cerr << line.config_path << ": " << error << '\n';
+      return kExitConfigError;
+    }
+    std::cout << "configuration OK\n";
+    return kExitOk;
+  }
   case CliAction::Run:
     break;
   }

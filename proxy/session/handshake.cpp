@@ -264,7 +264,8 @@ void Session::onStreamConnect(Stream& stream, int status) {
 void Session::onBackendConnected(int status) {
   recordConnect(status == 0);
   if (status != 0) {
-    last_connect_error_ = std::string(uv_strerror(status));
+    const std::string detail = backend_.stream ? backend_.stream->lastError() : "";
+    last_connect_error_ = detail.empty() ? std::string(uv_strerror(status)) : detail;
     retireBackend();
     connectBackend();
     return;

@@ -252,6 +252,7 @@ void Session::onStreamEnd(Stream& stream, int status) {
   case State::Connecting:
     if (leg == &client_) {
       termination_ = Termination::ClientAborted;
+      if (error_.empty()) error_ = stream.lastError(); // e.g. why a TLS handshake failed
       abort();
     }
     return;

@@ -15,7 +15,7 @@ namespace wsgate::proxy {
 namespace {
 
 // Several small pieces written together are gathered into one record up to this size.
-constexpr std::size_t kCoalesceMax = 16 * 1024;
+constexpr std::size_t kCoalesceMax = std::size_t{16} * 1024;
 // TLS record content type of a handshake message: the first byte of every ClientHello.
 constexpr uint8_t kHandshakeRecord = 0x16;
 constexpr uint8_t kAlertRecord = 0x15;
@@ -208,8 +208,14 @@ void TlsStream::readPlaintext() {
     plaintext_in_ += filled;
     if (filled > 0) events_.onStreamData(*this, block, filled);
     pool_.release(block);
+    if (closing_) return;
     if (ssl_error == SSL_ERROR_NONE) continue; // the block filled up: there may be more
-    if (ssl_error == SSL_ERROR_WANT_READ) break;
+    if (ssl_error == SSL_ERROR_WANT_READ) {
+      // Everything buffered is delivered; after the TCP end nothing more will come (a record
+      // cut short by it is lost, as a truncated stream is).
+      if (tcp_ended_) reportEnd(tcp_end_status_);
+      return;
+    }
     if (ssl_error == SSL_ERROR_ZERO_RETURN) {
       reportEnd(UV_EOF); // close_notify: the peer finished sending
       return;
@@ -225,9 +231,6 @@ void TlsStream::readPlaintext() {
     logFailure(in_handshake ? "tls_handshake_failed" : "tls_record_failed", openssl);
     reportEnd(UV_EPROTO);
     return;
-  }
-  if (tcp_ended_ && reading_ && !closing_ && state_ == State::Open && !buffered()) {
-    reportEnd(tcp_end_status_);
   }
 }
 
@@ -479,7 +482,7 @@ int TlsStream::encrypt(const uv_buf_t* bufs, unsigned count) {
   for (unsigned i = 0; i < count; ++i)
     total += bufs[i].len;
   if (total == 0) return 0;
-  std::array<uint8_t, kCoalesceMax> gathered; // NOLINT: filled before use
+  std::array<uint8_t, kCoalesceMax> gathered; // filled before use: no zeroing
   uv_buf_t one;
   if (count > 1 && total <= kCoalesceMax) {
     std::size_t at = 0;

@@ -3,6 +3,7 @@
 #
 #   tests/bench/run.sh [--quick] [--reps N] [--duration S] [--configs LIST] [--build-dir DIR]
 #                      [--no-build] [--no-install] [--idle-connections N]
+#   tests/bench/run.sh --table RESULTS.jsonl     (the table of an earlier run)
 #
 # Builds wsgate, the echo backend and the load generator (Release, in build-bench/), installs
 # nginx and haproxy from Debian when they are missing, then for each repetition runs every
@@ -33,6 +34,7 @@ IDLE_CONNS=5000
 CONFIGS="direct nginx haproxy wsgate"
 DO_BUILD=1
 DO_INSTALL=1
+TABLE_FROM=
 
 usage() {
   awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"
@@ -51,6 +53,7 @@ while [ $# -gt 0 ]; do
   --idle-connections) IDLE_CONNS=$2 && shift ;;
   --no-build) DO_BUILD=0 ;;
   --no-install) DO_INSTALL=0 ;;
+  --table) TABLE_FROM=$2 && shift ;;
   -h | --help) usage 0 ;;
   *) echo "run.sh: unknown option $1" >&2 && usage 2 ;;
   esac
@@ -62,6 +65,148 @@ die() {
   log "error: $*"
   exit 1
 }
+
+# ---------------------------------------------------------------------------------------------
+# The table, from a results file: medians per configuration, wsgate against the better of nginx
+# and HAProxy.
+
+# The value of the numeric field $2 in the JSON line $1 (empty when absent).
+field() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9][0-9.]*\).*/\1/p" <<<"$1"; }
+# The value of the string field $2 in the JSON line $1.
+sfield() { sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" <<<"$1"; }
+
+# Prints "config metric value" for every measured value in results file $1.
+table_values() {
+  local line label config test pairs pair value
+  while IFS= read -r line; do
+    label=$(sfield "$line" label)
+    [ -n "$label" ] || continue
+    config=${label%%/*} test=${label#*/}
+    case ${test%%/*} in
+    echo64) pairs="echo64_msgs=msgs_per_s echo64_p50=p50_us echo64_p99=p99_us"
+      pairs+=" echo64_cpu=proxy_cpu_s_per_million" ;;
+    echo64k) pairs="echo64k_mbs=mb_per_s echo64k_p99=p99_us" ;;
+    handshake) pairs="hs_rate=upgrades_per_s hs_p99=p99_us hs_cpu=proxy_cpu_s_per_million" ;;
+    flood) pairs="flood_mbs=mb_per_s" ;;
+    idle) pairs="idle_kib=rss_per_conn_kib" ;;
+    *) pairs="" ;;
+    esac
+    for pair in $pairs; do
+      value=$(field "$line" "${pair#*=}")
+      [ -n "$value" ] && echo "$config ${pair%%=*} $value"
+    done
+    value=$(field "$line" errors)
+    echo "$config errors ${value:-1}"
+  done <"$1"
+}
+
+# Prints "config metric median min max" (errors: the sum) from table_values output in $1.
+table_medians() {
+  awk '{ v[$1 " " $2] = v[$1 " " $2] " " $3; if ($2 == "errors") e[$1] += $3 }
+    END {
+      for (k in v) {
+        n = split(substr(v[k], 2), a, " ")
+        for (i = 1; i <= n; i++)
+          for (j = i + 1; j <= n; j++)
+            if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+        m = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        split(k, key, " ")
+        if (key[2] != "errors") print k, m, a[1], a[n]
+      }
+      for (c in e) print c, "errors", e[c], e[c], e[c]
+    }' "$1"
+}
+
+median() { awk -v k="$1 $2" '$1 " " $2 == k { print $3; exit }' "$MEDIANS"; }
+# " (min-max)" over the repetitions of configuration $1, metric $2, with $3 decimals.
+spread() {
+  awk -v k="$1 $2" -v d="$3" '$1 " " $2 == k && $4 != $5 {
+    printf " (%.*f-%.*f)", d, $4, d, $5; exit }' "$MEDIANS"
+}
+
+# Prints a table row. dir: max (higher is better), min (lower is better) or none (no ratio).
+# target: "" or OP VALUE [abs]: ">= 1.25" compares the ratio, "<= 2 abs" the wsgate value.
+row() {
+  local label=$1 metric=$2 digits=$3 dir=$4 target=$5 cells="" n h w v best="" ratio="-"
+  local verdict="" config
+  for config in "${COLUMNS_SHOWN[@]}"; do
+    v=$(median "$config" "$metric")
+    if [ -z "$v" ]; then
+      cells+=" - |"
+    elif [ "$dir" = none ]; then
+      cells+=" $(printf "%.${digits}f" "$v") |"
+    else
+      cells+=" $(printf "%.${digits}f" "$v")$(spread "$config" "$metric" "$digits") |"
+    fi
+  done
+  n=$(median nginx "$metric")
+  h=$(median haproxy "$metric")
+  w=$(median wsgate "$metric")
+  if [ "$dir" != none ] && [ -n "$w" ] && { [ -n "$n" ] || [ -n "$h" ]; }; then
+    best=$(awk -v n="$n" -v h="$h" -v d="$dir" 'BEGIN {
+      if (n == "") print h; else if (h == "") print n;
+      else if (d == "max") print (n + 0 > h + 0 ? n : h); else print (n + 0 < h + 0 ? n : h) }')
+    ratio=$(awk -v w="$w" -v b="$best" 'BEGIN { if (b > 0) printf "%.2fx", w / b; else print "-" }')
+  fi
+  if [ -n "$target" ] && [ -n "$w" ]; then
+    verdict=$(awk -v w="$w" -v b="${best:-0}" -v t="$target" 'BEGIN {
+      split(t, p, " "); abs = (p[3] == "abs")
+      want = "(" p[1] " " p[2] (abs ? "" : "x") ")"
+      if (!abs && b <= 0) { print "n/a " want; exit }
+      r = abs ? w : w / b
+      ok = (p[1] == ">=") ? (r >= p[2]) : (r <= p[2])
+      print (ok ? "met " : "NOT met ") want }')
+  fi
+  echo "| $label |$cells $ratio | $verdict |"
+}
+
+# Prints the Markdown table for results file $1.
+print_table() {
+  local file=$1 info values header rule
+  info=$(head -1 "$file")
+  values=$(mktemp)
+  MEDIANS=$(mktemp)
+  table_values "$file" >"$values"
+  table_medians "$values" >"$MEDIANS"
+  echo
+  echo "wsgate benchmark $(sfield "$info" date), $(field "$info" cores) cores" \
+    "($(sfield "$info" cpu)), $(field "$info" reps) repetition(s), $(field "$info" duration_s) s windows," \
+    "load average before: $(sfield "$info" loadavg)"
+  echo "nginx $(sfield "$info" nginx), HAProxy $(sfield "$info" haproxy), wsgate $(sfield "$info" wsgate)." \
+    "Cells: median (min-max over the repetitions). Ratio: wsgate (1 worker) / the better of nginx" \
+    "and HAProxy."
+  echo
+  # wsgate2 (2 workers) runs only on request: on 2 cores it competes with the generator and the
+  # backend, so its column says nothing about scaling there.
+  COLUMNS_SHOWN=(direct nginx haproxy wsgate)
+  header="| test | direct | nginx | haproxy | wsgate (1 worker) |"
+  rule="|---|---:|---:|---:|---:|"
+  if grep -q '^wsgate2 ' "$values"; then
+    COLUMNS_SHOWN+=(wsgate2)
+    header+=" wsgate (2 workers) |"
+    rule+="---:|"
+  fi
+  echo "$header wsgate vs best | target |"
+  echo "$rule---:|---|"
+  row "64 B echo, 100 conns: msgs/s" echo64_msgs 0 max ">= 1.25"
+  row "64 B echo: p50 latency (us)" echo64_p50 0 min ""
+  row "64 B echo: p99 latency (us)" echo64_p99 0 min "<= 1.00"
+  row "64 B echo: proxy CPU s per 1M msgs" echo64_cpu 2 min "<= 0.75"
+  row "64 KiB text echo, 10 conns: MB/s" echo64k_mbs 0 max ">= 1.50"
+  row "64 KiB text echo: p99 latency (us)" echo64k_p99 0 min ""
+  row "upgrades/s, 20 conns" hs_rate 0 max ">= 1.25"
+  row "upgrade p99 latency (us)" hs_p99 0 min ""
+  row "proxy CPU s per 1M upgrades" hs_cpu 1 min ""
+  row "flood backend->client, 1 conn: MB/s" flood_mbs 0 max ""
+  row "idle RSS per connection (KiB)" idle_kib 2 min "<= 2 abs"
+  row "errors (all tests, all repetitions)" errors 0 none ""
+  rm -f "$values" "$MEDIANS"
+}
+
+if [ -n "$TABLE_FROM" ]; then
+  print_table "$TABLE_FROM"
+  exit 0
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Build and install.
@@ -400,29 +545,19 @@ stop_proxy() {
 # ---------------------------------------------------------------------------------------------
 # Measurements.
 
-# The value of the numeric field $2 in the JSON line $1 (empty when absent).
-field() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9][0-9.]*\).*/\1/p" <<<"$1"; }
-
-# Runs the generator; appends its line to $RESULTS and the named fields to $VALUES.
-# usage: measure CONFIG TEST REP "metric=field ..." generator-args...
+# Runs the generator and appends its line to $RESULTS (a stand-in line when it printed none).
+# usage: measure CONFIG TEST REP generator-args...
 measure() {
-  local config=$1 test=$2 rep=$3 fields=$4 line status=0 pair
-  shift 4
+  local config=$1 test=$2 rep=$3 line status=0
+  shift 3
   local args=(--port "$PORT" --label "$config/$test/$rep" "$@")
   [ -n "$WATCH" ] && args+=(--watch-pid "$WATCH")
   line=$(timeout 120 "$GEN" "${args[@]}" 2>>"$WORK/generator.err") || status=$?
   if [ -z "$line" ]; then
     log "$config $test: no result (exit $status)"
-    echo "$config errors 1" >>"$VALUES"
-    return 0
+    line="{\"label\":\"$config/$test/$rep\",\"errors\":1,\"no_result\":$status}"
   fi
   echo "$line" >>"$RESULTS"
-  for pair in $fields; do
-    local value
-    value=$(field "$line" "${pair#*=}")
-    [ -n "$value" ] && echo "$config ${pair%%=*} $value" >>"$VALUES"
-  done
-  echo "$config errors $(field "$line" errors)" >>"$VALUES"
   log "$config $test: $(summary "$test" "$line")"
 }
 
@@ -440,114 +575,49 @@ summary() {
 
 run_config() {
   local config=$1 rep=$2
-  CURRENT=$config REP=$rep
+  REP=$rep
   start_proxy "$config"
-  measure "$config" echo64 "$rep" \
-    "echo64_msgs=msgs_per_s echo64_p50=p50_us echo64_p99=p99_us echo64_cpu=proxy_cpu_s_per_million" \
-    --mode echo --connections 100 --size 64 --text --duration "$DURATION" --warmup "$WARMUP"
-  measure "$config" echo64k "$rep" "echo64k_mbs=mb_per_s echo64k_p99=p99_us" \
-    --mode echo --connections 10 --size 64KiB --text --duration "$DURATION" --warmup "$WARMUP"
-  measure "$config" handshake "$rep" "hs_rate=upgrades_per_s hs_p99=p99_us hs_cpu=proxy_cpu_s_per_million" \
-    --mode handshake --connections 20 --duration "$DURATION" --warmup "$WARMUP"
-  measure "$config" flood "$rep" "flood_mbs=mb_per_s" \
-    --mode flood --connections 1 --size 64KiB --flood-bytes 1GiB \
+  measure "$config" echo64 "$rep" --mode echo --connections 100 --size 64 --text \
+    --duration "$DURATION" --warmup "$WARMUP"
+  measure "$config" echo64k "$rep" --mode echo --connections 10 --size 64KiB --text \
+    --duration "$DURATION" --warmup "$WARMUP"
+  measure "$config" handshake "$rep" --mode handshake --connections 20 \
+    --duration "$DURATION" --warmup "$WARMUP"
+  measure "$config" flood "$rep" --mode flood --connections 1 --size 64KiB --flood-bytes 1GiB \
     --duration "$FLOOD_DURATION" --warmup "$WARMUP"
   if [ "$config" != direct ]; then
-    measure "$config" idle "$rep" "idle_kib=rss_per_conn_kib" \
-      --mode idle --connections "$IDLE_CONNS" --duration "$IDLE_HOLD"
+    measure "$config" idle "$rep" --mode idle --connections "$IDLE_CONNS" --duration "$IDLE_HOLD"
+  fi
+  if ! kill -0 "$PROXY_PID" 2>/dev/null && [ "$config" != direct ]; then
+    log "$config (pid $PROXY_PID) exited during the tests; its output is kept in $LOGS"
+    echo "{\"label\":\"$config/proxy/$rep\",\"errors\":1,\"proxy_exited\":true}" >>"$RESULTS"
   fi
   stop_proxy
 }
 
-read -r -a configs <<<"$CONFIGS"
-log "results: $RESULTS"
-log "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
-for ((rep = 1; rep <= REPS; rep++)); do
-  # Rotate the order so no configuration always runs first (or last) on a warming machine.
-  order=()
-  for ((i = 0; i < ${#configs[@]}; i++)); do
-    order+=("${configs[$(((i + rep - 1) % ${#configs[@]}))]}")
+run_all() {
+  local configs order rep i
+  read -r -a configs <<<"$CONFIGS"
+  printf '{"run":"wsgate-bench","date":"%s","cores":%s,"cpu":"%s","reps":%s,"duration_s":%s,"nginx":"%s","haproxy":"%s","wsgate":"%s","loadavg":"%s"}\n' \
+    "$(date -u +%Y-%m-%dT%H:%MZ)" "$(nproc)" \
+    "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)" "$REPS" "$DURATION" \
+    "$(nginx -v 2>&1 | sed 's/.*nginx\///')" "$(haproxy -v 2>/dev/null | head -1 | cut -d' ' -f3)" \
+    "$("$WSGATE" --version | cut -d' ' -f2)" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$RESULTS"
+  log "results: $RESULTS"
+  log "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+  for ((rep = 1; rep <= REPS; rep++)); do
+    # Rotate the order so no configuration always runs first (or last) on a warming machine.
+    order=()
+    for ((i = 0; i < ${#configs[@]}; i++)); do
+      order+=("${configs[$(((i + rep - 1) % ${#configs[@]}))]}")
+    done
+    log "repetition $rep/$REPS: ${order[*]}"
+    for config in "${order[@]}"; do run_config "$config" "$rep"; done
   done
-  log "repetition $rep/$REPS: ${order[*]}"
-  for config in "${order[@]}"; do run_config "$config" "$rep"; done
-done
-stop_pid "$ECHO_PID"
-
-# ---------------------------------------------------------------------------------------------
-# The table: medians per configuration, wsgate against the best of nginx and HAProxy.
-
-MEDIANS=$WORK/medians
-awk '{ v[$1 " " $2] = v[$1 " " $2] " " $3; if ($2 == "errors") e[$1] += $3 }
-  END {
-    for (k in v) {
-      n = split(substr(v[k], 2), a, " ")
-      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-      m = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-      split(k, key, " ")
-      if (key[2] != "errors") print k, m
-    }
-    for (c in e) print c, "errors", e[c]
-  }' "$VALUES" >"$MEDIANS"
-
-median() { awk -v k="$1 $2" '$1 " " $2 == k { print $3; exit }' "$MEDIANS"; }
-
-# Prints a table row. dir: max (higher is better), min (lower is better) or none (no ratio).
-# target: "" or OP VALUE [abs]: ">= 1.25" compares the ratio, "<= 2 abs" the wsgate value.
-row() {
-  local label=$1 metric=$2 digits=$3 dir=$4 target=$5 cells="" n h w best="" ratio="-" verdict=""
-  for config in "${COLUMNS_SHOWN[@]}"; do
-    local v
-    v=$(median "$config" "$metric")
-    if [ -n "$v" ]; then cells+=" $(printf "%.${digits}f" "$v") |"; else cells+=" - |"; fi
-  done
-  n=$(median nginx "$metric")
-  h=$(median haproxy "$metric")
-  w=$(median wsgate "$metric")
-  if [ "$dir" != none ] && [ -n "$w" ] && { [ -n "$n" ] || [ -n "$h" ]; }; then
-    best=$(awk -v n="$n" -v h="$h" -v d="$dir" 'BEGIN {
-      if (n == "") print h; else if (h == "") print n;
-      else if (d == "max") print (n > h ? n : h); else print (n < h ? n : h) }')
-    ratio=$(awk -v w="$w" -v b="$best" 'BEGIN { if (b > 0) printf "%.2fx", w / b; else print "-" }')
-  fi
-  if [ -n "$target" ] && [ -n "$w" ]; then
-    verdict=$(awk -v w="$w" -v b="${best:-0}" -v t="$target" 'BEGIN {
-      split(t, p, " "); abs = (p[3] == "abs")
-      want = "(" p[1] " " p[2] (abs ? "" : "x") ")"
-      if (!abs && b <= 0) { print "n/a " want; exit }
-      r = abs ? w : w / b
-      ok = (p[1] == ">=") ? (r >= p[2]) : (r <= p[2])
-      print (ok ? "met " : "NOT met ") want }')
-  fi
-  echo "| $label |$cells $ratio | $verdict |"
+  stop_pid "$ECHO_PID"
 }
 
-echo
-echo "wsgate benchmark, $(date -u +%Y-%m-%d) $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $REPS repetition(s), ${DURATION} s windows"
-echo "nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), $(haproxy -v 2>/dev/null | head -1 | cut -d' ' -f1-3), $("$WSGATE" --version); medians; ratio = wsgate / best of nginx and HAProxy"
-echo
-# wsgate2 (2 workers) is measured only on request: on 2 cores it competes with the generator
-# and the backend, so its column says nothing about scaling there.
-COLUMNS_SHOWN=(direct nginx haproxy wsgate)
-header="| test | direct | nginx | haproxy | wsgate (1 worker) |"
-rule="|---|---:|---:|---:|---:|"
-if wants wsgate2; then
-  COLUMNS_SHOWN+=(wsgate2)
-  header+=" wsgate (2 workers) |"
-  rule+="---:|"
-fi
-echo "$header wsgate vs best | target |"
-echo "$rule---:|---|"
-row "64 B echo, 100 conns: msgs/s" echo64_msgs 0 max ">= 1.25"
-row "64 B echo: p50 latency (us)" echo64_p50 0 min ""
-row "64 B echo: p99 latency (us)" echo64_p99 0 min "<= 1.00"
-row "64 B echo: proxy CPU s per 1M msgs" echo64_cpu 2 min "<= 0.75"
-row "64 KiB text echo, 10 conns: MB/s" echo64k_mbs 0 max ">= 1.50"
-row "64 KiB text echo: p99 latency (us)" echo64k_p99 0 min ""
-row "upgrades/s, 20 conns" hs_rate 0 max ">= 1.25"
-row "upgrade p99 latency (us)" hs_p99 0 min ""
-row "proxy CPU s per 1M upgrades" hs_cpu 1 min ""
-row "flood backend->client, 1 conn: MB/s" flood_mbs 0 max ""
-row "idle RSS per connection (KiB)" idle_kib 2 min "<= 2 abs"
-row "errors (all tests, all repetitions)" errors 0 none ""
+run_all
+print_table "$RESULTS"
 echo
 echo "raw results: $RESULTS"

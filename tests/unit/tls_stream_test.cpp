@@ -312,7 +312,7 @@ TEST_F(TlsStreamTest, PlaintextHeldWhileNotReadingIsDeliveredOnStartRead) {
     // Stop after the first block; the rest stays buffered in TLS until reading resumes.
     peer.stream->stopRead();
     if (peer.received.size() < message.size()) {
-      uv_idle_t* idle = new uv_idle_t;
+      auto* idle = new uv_idle_t;
       uv_idle_init(&loop_, idle);
       idle->data = &peer;
       uv_idle_start(idle, [](uv_idle_t* handle) {

@@ -41,7 +41,7 @@ cat <<MSG
 wsgate is running in front of the demo echo backend (127.0.0.1:9001).
   connect:  ws://$listen/echo
             e.g. /usr/bin/python3 -m websockets ws://$listen/echo   (type a line, see it echoed)
-  admin:    http://$admin/livez  http://$admin/readyz
+  admin:    http://$admin/livez  http://$admin/readyz  http://$admin/metrics  http://$admin/connections
 Press Ctrl-C to stop.
 
 MSG

@@ -5,6 +5,7 @@
 #include "common/config/routing.h"
 #include "common/http/error_response.h"
 #include "common/http/headers.h"
+#include "proxy/metrics/names.h"
 #include "proxy/server/worker.h"
 #include "proxy/session/session.h"
 #include "proxy/transport/address.h"
@@ -198,6 +199,7 @@ void Session::connectBackend() {
   hs.backend_index = *index;
   const config::Backend& backend = pool_->backends[*index];
   upstream_addr_ = config::formatAddress(backend.address);
+  backend_label_ = metrics::backendLabel(backend);
   setState(State::Connecting);
   arm(HandshakeTimer, static_cast<uint64_t>(pool_->connect_timeout.count()));
   sockaddr_storage address{};

@@ -190,6 +190,7 @@ private:
   std::string client_addr_;
   std::string client_ip_;
   std::string upstream_addr_;
+  std::string backend_label_; // the picked backend as metrics label it (as configured)
   std::string protocol_;
 
   std::array<TimerEntry, TimerCount> timers_{};

@@ -9,49 +9,8 @@
 
 namespace wsgate::proxy {
 
-namespace {
-
-// Close codes as metric labels: the registered ones and wsgate's own as numbers, the rest as
-// their class, so a peer cannot create unbounded series.
-std::string closeCodeLabel(uint16_t code) {
-  if ((code >= 1000 && code <= 1015) || (code >= 4001 && code <= 4003)) {
-    return std::to_string(code);
-  }
-  if (code >= 4000 && code <= 4999) return "4xxx";
-  if (code >= 3000 && code <= 3999) return "3xxx";
-  return "other";
-}
-
-} // namespace
-
 const char* Session::rejectReason(int status) {
-  switch (status) {
-  case 400:
-    return "bad_request";
-  case 403:
-    return "origin_not_allowed";
-  case 404:
-    return "no_route";
-  case 405:
-    return "method_not_allowed";
-  case 408:
-    return "handshake_timeout";
-  case 414:
-  case 431:
-    return "headers_too_large";
-  case 426:
-    return "unsupported_version";
-  case 429:
-    return "per_ip_limit";
-  case 502:
-    return "backend_error";
-  case 503:
-    return "unavailable";
-  case 504:
-    return "backend_timeout";
-  default:
-    return "other";
-  }
+  return metrics::rejectReason(status);
 }
 
 void Session::recordAccepted() {
@@ -65,14 +24,13 @@ void Session::recordAccepted() {
 void Session::recordConnect(bool ok) {
   metrics::WorkerStats& stats = worker_.stats();
   const double seconds = static_cast<double>(now() - connect_started_ms_) / 1000.0;
-  worker_.shared().backend_health.recordConnect(
-      *pool_, metrics::backendLabel(pool_->backends[handshake_->backend_index]), ok);
+  worker_.shared().backend_health.recordConnect(*pool_, backend_label_, ok);
   std::lock_guard lock(stats.mutex);
   if (ok) {
     stats.connect_duration.try_emplace(pool_->name, metrics::kLatencyBounds)
         .first->second.observe(seconds);
   } else {
-    ++stats.connect_failures[metrics::key({pool_->name, upstream_addr_})];
+    ++stats.connect_failures[metrics::key({pool_->name, backend_label_})];
   }
 }
 
@@ -81,7 +39,7 @@ void Session::recordOpened() {
   stats.handshake_duration.observe(static_cast<double>(now() - started_ms_) / 1000.0);
   std::lock_guard lock(stats.mutex);
   ++stats.sessions_active[metrics::key({route_->name, pool_->name})];
-  ++stats.backend_active[metrics::key({pool_->name, upstream_addr_})];
+  ++stats.backend_active[metrics::key({pool_->name, backend_label_})];
 }
 
 void Session::recordViolation(const char* kind, bool client_offended) {
@@ -103,12 +61,13 @@ void Session::recordFinished() {
   }
   if (opened_ms_ == 0) return;
   --stats.sessions_active[metrics::key({route_->name, pool_->name})];
-  --stats.backend_active[metrics::key({pool_->name, upstream_addr_})];
+  --stats.backend_active[metrics::key({pool_->name, backend_label_})];
   stats.session_duration.try_emplace(route_->name, metrics::kSessionBounds)
       .first->second.observe(static_cast<double>(now() - opened_ms_) / 1000.0);
   for (const Leg* leg : {&client_, &backend_}) {
     if (leg->close_code == 0) continue;
-    ++stats.closes[metrics::key({leg->name, leg->closed_by, closeCodeLabel(leg->close_code)})];
+    ++stats.closes[metrics::key(
+        {leg->name, leg->closed_by, metrics::closeCodeLabel(leg->close_code)})];
   }
 }
 

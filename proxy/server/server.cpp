@@ -269,46 +269,45 @@ void Server::checkDescriptors() {
                    .finish());
 }
 
+namespace {
+
+bool listenersChanged(const config::Config& running, const config::Config& loaded) {
+  if (running.listeners.size() != loaded.listeners.size()) return true;
+  for (std::size_t i = 0; i < running.listeners.size(); ++i) {
+    if (running.listeners[i].name != loaded.listeners[i].name ||
+        !(running.listeners[i].listen == loaded.listeners[i].listen)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
 void Server::reload() {
   Logger& logger = Logger::instance();
   config::LoadResult result = config::loadConfigFile(config_path_);
-  if (!result.ok()) {
-    for (const config::ConfigError& error : result.errors) {
-      logger.write(logger.line(log::Level::Error, "config_reload_failed")
-                       .str("error", config::formatError(error))
-                       .finish());
-    }
-    logger.write(logger.line(log::Level::Warn, "config_reload_ignored")
-                     .str("config", config_path_)
-                     .str("message", "keeping the running configuration")
-                     .finish());
-    return;
+  std::vector<std::string> errors;
+  for (const config::ConfigError& error : result.errors) {
+    errors.push_back(config::formatError(error));
   }
-  const auto old = shared_.config();
-  bool listeners_changed = old->listeners.size() != result.config->listeners.size();
-  for (std::size_t i = 0; !listeners_changed && i < old->listeners.size(); ++i) {
-    listeners_changed = old->listeners[i].name != result.config->listeners[i].name ||
-                        !(old->listeners[i].listen == result.config->listeners[i].listen);
-  }
-  if (listeners_changed) {
-    logger.write(logger.line(log::Level::Error, "config_reload_failed")
-                     .str("error", "listeners differ from the running ones; changing listeners "
-                                   "needs a restart")
-                     .finish());
-    logger.write(logger.line(log::Level::Warn, "config_reload_ignored")
-                     .str("config", config_path_)
-                     .str("message", "keeping the running configuration")
-                     .finish());
-    return;
+  if (errors.empty() && listenersChanged(*shared_.config(), *result.config)) {
+    errors.emplace_back("listeners differ from the running ones; changing listeners needs a "
+                        "restart");
   }
   // New certificates serve new handshakes; established connections keep the contexts they
   // started with. One that does not load rejects the whole reload.
-  std::string tls_error;
-  auto tls = buildTlsContexts(*result.config, shared_.tls().get(), tls_error);
-  if (!tls) {
-    logger.write(logger.line(log::Level::Error, "config_reload_failed")
-                     .str("error", config_path_ + ": " + tls_error)
-                     .finish());
+  std::shared_ptr<const TlsContexts> tls;
+  if (errors.empty()) {
+    std::string tls_error;
+    tls = buildTlsContexts(*result.config, shared_.tls().get(), tls_error);
+    if (!tls) errors.push_back(config_path_ + ": " + tls_error);
+  }
+  if (!errors.empty()) {
+    for (const std::string& error : errors) {
+      logger.write(
+          logger.line(log::Level::Error, "config_reload_failed").str("error", error).finish());
+    }
     logger.write(logger.line(log::Level::Warn, "config_reload_ignored")
                      .str("config", config_path_)
                      .str("message", "keeping the running configuration")

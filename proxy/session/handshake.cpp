@@ -169,7 +169,7 @@ bool Session::routeRequest(const http::Request& request) {
            {{"Retry-After", "1"}});
     return false;
   }
-  counted_ip_ = client_ip_;
+  ip_counted_ = true;
   if (const auto protocols = request.headers.getAll("sec-websocket-protocol")) {
     hs.offered_protocols = splitTokens(*protocols);
   }
@@ -188,10 +188,10 @@ void Session::connectBackend() {
   Handshake& hs = *handshake_;
   const auto index = worker_.balancer(*pool_).pick(*pool_, hs.tried);
   if (!index) {
-    const bool timeout = last_connect_error_ == "connect timeout";
+    const bool timeout = handshake_->last_error == "connect timeout";
     reject(timeout ? 504 : 502,
            "no backend of pool '" + pool_->name +
-               "' accepted the connection (last error: " + last_connect_error_ + ")",
+               "' accepted the connection (last error: " + handshake_->last_error + ")",
            timeout ? Termination::BackendTimeout : Termination::BackendUnreachable);
     return;
   }
@@ -214,7 +214,7 @@ void Session::connectBackend() {
   const std::string port = std::to_string(backend.address.port);
   if (uv_getaddrinfo(worker_.loop(), &hs.resolve, &Session::onResolved,
                      backend.address.host.c_str(), port.c_str(), &hints) != 0) {
-    last_connect_error_ = "cannot resolve " + backend.address.host;
+    handshake_->last_error = "cannot resolve " + backend.address.host;
     connectBackend();
   } else {
     ++open_handles_; // the resolver request keeps the session alive
@@ -230,7 +230,7 @@ void Session::onResolved(uv_getaddrinfo_t* request, int status, addrinfo* result
     return;
   }
   if (status != 0 || result == nullptr) {
-    self->last_connect_error_ = std::string("DNS: ") + uv_strerror(status);
+    self->handshake_->last_error = std::string("DNS: ") + uv_strerror(status);
     uv_freeaddrinfo(result);
     self->connectBackend();
     return;
@@ -242,7 +242,7 @@ void Session::onResolved(uv_getaddrinfo_t* request, int status, addrinfo* result
 void Session::startConnect(const sockaddr* address) {
   const config::Backend& backend = pool_->backends[handshake_->backend_index];
   backend_.stream =
-      makeBackendStream(worker_, *config_, *pool_, backend, *this, last_connect_error_);
+      makeBackendStream(worker_, *config_, *pool_, backend, *this, handshake_->last_error);
   upstream_addr_ = formatSockaddr(address);
   if (!backend_.stream) {
     connectBackend();
@@ -252,7 +252,7 @@ void Session::startConnect(const sockaddr* address) {
   connect_started_ms_ = now();
   const int rc = backend_.stream->tcp().connect(address);
   if (rc != 0) {
-    last_connect_error_ = uv_strerror(rc);
+    handshake_->last_error = uv_strerror(rc);
     retireBackend();
     connectBackend();
   }
@@ -267,7 +267,7 @@ void Session::onBackendConnected(int status) {
   recordConnect(status == 0);
   if (status != 0) {
     const std::string detail = backend_.stream ? backend_.stream->lastError() : "";
-    last_connect_error_ = detail.empty() ? std::string(uv_strerror(status)) : detail;
+    handshake_->last_error = detail.empty() ? std::string(uv_strerror(status)) : detail;
     retireBackend();
     connectBackend();
     return;

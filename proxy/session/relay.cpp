@@ -66,7 +66,7 @@ void Relay::inject(const ws::ControlFrame& frame, bool is_close) {
     session_.onInjected(*this, is_close);
     return;
   }
-  pending_ = frame;
+  pending_ = std::make_unique<ws::ControlFrame>(frame);
   pending_is_close_ = is_close;
 }
 

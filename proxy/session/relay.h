@@ -69,7 +69,7 @@ public:
   // Writes `frame` to `to` now when at a boundary, else at the next frame end. `is_close`
   // tells the session when it went out.
   void inject(const ws::ControlFrame& frame, bool is_close);
-  bool hasPending() const { return pending_.has_value(); }
+  bool hasPending() const { return pending_ != nullptr; }
   // Stop forwarding: what comes from `from` is parsed (to see its close) but dropped.
   void stopForwarding() { forwarding_ = false; }
   bool forwarding() const { return forwarding_; }
@@ -125,7 +125,7 @@ private:
   bool capturing_pong_ = false;
   bool failed_mid_frame_ = false; // the violation came inside a frame partly forwarded
 
-  std::optional<ws::ControlFrame> pending_;
+  std::unique_ptr<ws::ControlFrame> pending_; // allocated only while a frame waits
   bool pending_is_close_ = false;
 };
 

@@ -120,10 +120,8 @@ Session::Session(Worker& worker, std::size_t listener_index,
       id_(worker.shared().nextConnectionId()), client_("client"), backend_("backend"),
       to_backend_(*this, client_, backend_, true, worker.stats()),
       to_client_(*this, backend_, client_, false, worker.stats()) {
-  for (int i = 0; i < TimerCount; ++i) {
-    timers_[static_cast<std::size_t>(i)].owner = this;
-    timers_[static_cast<std::size_t>(i)].purpose = i;
-  }
+  for (TimerEntry& timer : timers_)
+    timer.owner = this;
   started_ms_ = now();
 }
 
@@ -137,11 +135,19 @@ uint64_t Session::now() const {
 }
 
 void Session::arm(Timer timer, uint64_t delay_ms) {
-  worker_.wheel().arm(timers_[static_cast<std::size_t>(timer)], now() + delay_ms);
+  TimerEntry& entry = timers_[entryOf(timer)];
+  entry.purpose = timer;
+  worker_.wheel().arm(entry, now() + delay_ms);
 }
 
 void Session::disarm(Timer timer) {
-  TimerWheel::disarm(timers_[static_cast<std::size_t>(timer)]);
+  TimerEntry& entry = timers_[entryOf(timer)];
+  if (entry.purpose == timer) TimerWheel::disarm(entry);
+}
+
+bool Session::armed(Timer timer) const {
+  const TimerEntry& entry = timers_[entryOf(timer)];
+  return entry.armed() && entry.purpose == timer;
 }
 
 void Session::setState(State state) {
@@ -404,7 +410,7 @@ void Session::closeBoth(Termination termination, uint16_t client_code,
   disarm(IdleTimer);
   disarm(LifetimeTimer);
   if (state_ == State::Open) setState(State::Closing);
-  if (!timers_[CloseTimer].armed()) arm(CloseTimer, kCloseTimeoutMs);
+  if (!armed(CloseTimer)) arm(CloseTimer, kCloseTimeoutMs);
   checkLegDone(client_);
   checkLegDone(backend_);
 }
@@ -491,7 +497,7 @@ void Session::onTimer(int purpose) {
       reject(408, "the upgrade request was not complete within handshake_timeout",
              Termination::HandshakeTimeout);
     } else if (state_ == State::Connecting) {
-      last_connect_error_ = "connect timeout";
+      handshake_->last_error = "connect timeout";
       recordConnect(false);
       retireBackend();
       connectBackend();
@@ -577,9 +583,9 @@ void Session::finish() {
   if (client_.established) recordFinished();
   writeAccessLog();
   if (counted_) worker_.shared().releaseConnection();
-  if (!counted_ip_.empty()) worker_.shared().releaseIp(counted_ip_);
+  if (ip_counted_) worker_.shared().releaseIp(client_ip_);
   counted_ = false;
-  counted_ip_.clear();
+  ip_counted_ = false;
   worker_.sessionEnded(this); // deletes this
 }
 

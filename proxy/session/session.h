@@ -99,8 +99,25 @@ private:
     IdleTimer,
     LifetimeTimer,
     CloseTimer,
-    TimerCount
   };
+  // Purposes that never run at once share a wheel entry: the handshake and the close timeout
+  // (the phase), the ping and the pong timeout (the heartbeat).
+  static constexpr std::size_t kTimerEntries = 4;
+  static constexpr std::size_t entryOf(Timer timer) {
+    switch (timer) {
+    case HandshakeTimer:
+    case CloseTimer:
+      return 0;
+    case PingTimer:
+    case PongTimer:
+      return 1;
+    case IdleTimer:
+      return 2;
+    case LifetimeTimer:
+      return 3;
+    }
+    return 0;
+  }
 
   // Handshake (handshake.cpp)
   void onRequestData(std::span<const uint8_t> bytes);
@@ -122,6 +139,7 @@ private:
   void setState(State state);
   void arm(Timer timer, uint64_t delay_ms);
   void disarm(Timer timer);
+  bool armed(Timer timer) const;
   uint64_t now() const;
   // Called by the relays.
   void onViolation(Relay& relay, ws::ParseError error, bool mid_frame);
@@ -161,8 +179,8 @@ private:
   uint64_t id_;
   State state_ = State::ReadingRequest;
   Termination termination_ = Termination::None;
-  bool counted_ = false;   // holds a slot of server.max_connections
-  std::string counted_ip_; // holds a slot of max_connections_per_ip for this IP
+  bool counted_ = false;    // holds a slot of server.max_connections
+  bool ip_counted_ = false; // holds a slot of max_connections_per_ip for client_ip_
 
   Leg client_;
   Leg backend_;
@@ -181,6 +199,7 @@ private:
     std::vector<uint8_t> early_client; // frames the client sent before the 101
     std::vector<bool> tried;
     std::size_t backend_index = 0;
+    std::string last_error; // why the last backend attempt failed
     uv_getaddrinfo_t resolve{};
     int status = 0; // HTTP status sent to the client
   };
@@ -193,7 +212,7 @@ private:
   std::string backend_label_; // the picked backend as metrics label it (as configured)
   std::string protocol_;
 
-  std::array<TimerEntry, TimerCount> timers_{};
+  std::array<TimerEntry, kTimerEntries> timers_{};
   uint64_t started_ms_ = 0;
   uint64_t opened_ms_ = 0; // 0 until the session opened
   uint64_t connect_started_ms_ = 0;
@@ -208,7 +227,6 @@ private:
   int open_handles_ = 0;
   const char* violation_ = nullptr; // kindOf() of the policy violation that ended the session
   std::string error_;               // why the handshake failed, for the access log
-  std::string last_connect_error_;
   std::vector<std::unique_ptr<Stream>> retired_; // backend attempts whose handles are closing
 };
 

@@ -28,8 +28,11 @@ int TcpStream::accept(uv_stream_t* server) {
 }
 
 int TcpStream::connect(const sockaddr* address) {
-  connect_req_.data = this;
-  return uv_tcp_connect(&connect_req_, &tcp_, address, &TcpStream::onConnect);
+  auto* request = new uv_connect_t;
+  request->data = this;
+  const int rc = uv_tcp_connect(request, &tcp_, address, &TcpStream::onConnect);
+  if (rc != 0) delete request;
+  return rc;
 }
 
 void TcpStream::setNoDelay() {
@@ -38,6 +41,7 @@ void TcpStream::setNoDelay() {
 
 void TcpStream::onConnect(uv_connect_t* req, int status) {
   auto* self = static_cast<TcpStream*>(req->data);
+  delete req;
   if (status == UV_ECANCELED) return; // closed while connecting
   self->events_.onStreamConnect(*self, status);
 }
@@ -143,11 +147,17 @@ void TcpStream::onWrite(uv_write_t* req, int status) {
 void TcpStream::shutdownWrite() {
   if (closing_ || shutting_down_) return;
   shutting_down_ = true;
-  shutdown_req_.data = this;
-  if (uv_shutdown(&shutdown_req_, stream(), &TcpStream::onShutdown) != 0) shutting_down_ = false;
+  auto* request = new uv_shutdown_t;
+  request->data = this;
+  if (uv_shutdown(request, stream(), &TcpStream::onShutdown) != 0) {
+    delete request;
+    shutting_down_ = false;
+  }
 }
 
-void TcpStream::onShutdown(uv_shutdown_t*, int) {}
+void TcpStream::onShutdown(uv_shutdown_t* req, int) {
+  delete req;
+}
 
 void TcpStream::close() {
   if (closing_) return;

@@ -45,8 +45,8 @@ private:
   int queue(WriteRequest* request, const uv_buf_t* bufs, unsigned count);
 
   uv_tcp_t tcp_{};
-  uv_connect_t connect_req_{};
-  uv_shutdown_t shutdown_req_{};
+  // Connect and shutdown requests are allocated when made and freed in their callbacks (which
+  // libuv runs before the close callback), so an idle stream carries neither.
   BufferPool& pool_;
   StreamEvents& events_;
   Block* reading_block_ = nullptr; // handed to libuv by onAlloc, taken back in onRead

@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure --timeout 600 -j $(JOBS)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-build build build-asan test test-release test-asan run bench format tidy clean
+.PHONY: all deps deps-build build build-asan test test-release test-asan run bench bench-micro format tidy clean
 
 all: build
 
@@ -52,7 +52,12 @@ test-asan: build-asan
 run: deps build
 	@deploy/run-demo.sh $(BUILD_DIR)
 
-bench: build
+# The comparison with nginx and HAProxy (tests/bench/README.md); needs root for apt the first time.
+bench: deps-build
+	tests/bench/run.sh
+
+# Micro-benchmarks of the frame path (parse, unmask, UTF-8).
+bench-micro: build
 	$(BUILD_DIR)/tests/bench/wsgate_microbench
 
 format:

@@ -17,7 +17,7 @@
 # and prints a Markdown table of the medians with wsgate's ratio to the best of nginx and
 # HAProxy. Every JSON result line is kept in build-bench/bench/. `--configs` takes a comma list
 # of direct, nginx, haproxy, wsgate and wsgate2 (wsgate with 2 workers, not run by default).
-# --quick: one repetition with 2 s windows (about 1.5 minutes instead of about 5).
+# --quick: one repetition with 2 s windows (under a minute instead of about 5).
 #
 # It starts only its own processes, stops them by PID, listens on 127.0.0.1 only, and every
 # measurement is bounded in time. Progress goes to stderr, the table to stdout.

@@ -19,6 +19,9 @@ constexpr uint8_t kLen16 = 126;
 constexpr uint8_t kLen64 = 127;
 constexpr uint8_t kRsv1 = 0x4;
 
+// See FrameParser::control_spill_. One per thread: parsers on one thread never feed at once.
+thread_local std::array<uint8_t, kMaxControlPayload> tControlScratch;
+
 bool isKnownOpcode(uint8_t op) {
   return op <= 0x2 || (op >= 0x8 && op <= 0xA);
 }
@@ -201,9 +204,13 @@ void FrameParser::beginFrame(const uint8_t* mask) {
   }
 }
 
+uint8_t* FrameParser::controlBuffer() {
+  return control_spill_ ? control_spill_.get() : tControlScratch.data();
+}
+
 ParseError FrameParser::checkPayload(std::span<const uint8_t> wire) {
   if (isControl(frame_.opcode)) {
-    uint8_t* out = control_.data() + control_have_;
+    uint8_t* out = controlBuffer() + control_have_;
     if (frame_.masked) {
       unmaskCopy(wire, out, frame_.mask, payload_seen_);
     } else {
@@ -229,7 +236,7 @@ ParseError FrameParser::checkPayload(std::span<const uint8_t> wire) {
 ParseError FrameParser::finishFrame() {
   if (frame_.opcode == Opcode::Close) {
     ClosePayload close;
-    switch (parseClosePayload(std::span<const uint8_t>(control_.data(), control_have_), close)) {
+    switch (parseClosePayload(std::span<const uint8_t>(controlBuffer(), control_have_), close)) {
     case CloseParseError::None:
       return ParseError::None;
     case CloseParseError::OneByte:
@@ -254,9 +261,10 @@ FeedResult FrameParser::endFrame(FrameSink& sink, std::size_t end) {
   const bool control = isControl(frame_.opcode);
   state_ = frame_.opcode == Opcode::Close ? State::Closed : State::Header;
   sink.onFrameEnd(frame_,
-                  control ? std::span<const uint8_t>(control_.data(), control_have_)
+                  control ? std::span<const uint8_t>(controlBuffer(), control_have_)
                           : std::span<const uint8_t>(),
                   end);
+  control_spill_.reset();
   return FeedResult{ParseError::None, end};
 }
 
@@ -329,6 +337,11 @@ FeedResult FrameParser::feed(std::span<const uint8_t> chunk, FrameSink& sink) {
     if (payload_left_ == 0) {
       if (const FeedResult r = endFrame(sink, pos); !r.ok()) return r;
     }
+  }
+  if (state_ == State::Payload && isControl(frame_.opcode) && !control_spill_) {
+    // The control frame goes on in the next chunk: keep what came so far.
+    control_spill_ = std::make_unique<uint8_t[]>(kMaxControlPayload);
+    std::memcpy(control_spill_.get(), tControlScratch.data(), control_have_);
   }
   return FeedResult{ParseError::None, size};
 }

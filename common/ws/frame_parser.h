@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <span>
 
 namespace wsgate::ws {
@@ -42,9 +43,9 @@ const char* reasonFor(ParseError error);
 const char* kindOf(ParseError error);
 
 struct ParserOptions {
-  Role peer = Role::Client; // who sends the frames this parser reads
   uint64_t max_frame_size = std::numeric_limits<uint64_t>::max();   // data frame payload
   uint64_t max_message_size = std::numeric_limits<uint64_t>::max(); // all fragments
+  Role peer = Role::Client; // who sends the frames this parser reads
   bool validate_utf8 = true;
   bool allow_binary = true;
   uint8_t allowed_rsv = 0; // RSV bits an extension negotiated (bit 2 = RSV1)
@@ -129,7 +130,11 @@ private:
   std::array<uint8_t, kMaxFrameHeader> header_{};
   uint8_t header_have_ = 0;
   uint8_t control_have_ = 0;
-  std::array<uint8_t, kMaxControlPayload> control_{};
+  // A control payload is unmasked into a per-thread scratch buffer while it lies within one
+  // feed(); only one that spans feeds is copied here (and freed at its end), so an idle parser
+  // holds no control buffer.
+  std::unique_ptr<uint8_t[]> control_spill_;
+  uint8_t* controlBuffer();
 };
 
 } // namespace wsgate::ws

@@ -47,9 +47,13 @@ std::string computeAccept(std::string_view key) {
   input.reserve(key.size() + kAcceptGuid.size());
   input.append(key);
   input.append(kAcceptGuid);
+  // Fetched once: SHA1() would look the algorithm up again on every call. A fetched EVP_MD is
+  // immutable and may be shared by every thread.
+  static EVP_MD* const kSha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
   std::array<uint8_t, SHA_DIGEST_LENGTH> digest{};
-  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest.data());
-  return base64(digest.data(), digest.size());
+  unsigned int length = 0;
+  EVP_Digest(input.data(), input.size(), digest.data(), &length, kSha1, nullptr);
+  return base64(digest.data(), length);
 }
 
 std::string generateKey() {

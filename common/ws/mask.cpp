@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace wsgate::ws {
 namespace {
 
@@ -29,6 +33,21 @@ void xorKey(const uint8_t* in, uint8_t* out, std::size_t n, const MaskKey& key,
   }
   const uint64_t wide = wideKey(key, offset + i);
   // Each word starts a multiple of 8 bytes after `i`, so the same rotated key applies to all.
+#if defined(__SSE2__)
+  const __m128i wide128 = _mm_set1_epi64x(static_cast<long long>(wide));
+  for (; n - i >= 64; i += 64) {
+    const auto* src = reinterpret_cast<const __m128i*>(in + i);
+    auto* dst = reinterpret_cast<__m128i*>(out + i);
+    const __m128i a = _mm_xor_si128(_mm_loadu_si128(src), wide128);
+    const __m128i b = _mm_xor_si128(_mm_loadu_si128(src + 1), wide128);
+    const __m128i c = _mm_xor_si128(_mm_loadu_si128(src + 2), wide128);
+    const __m128i d = _mm_xor_si128(_mm_loadu_si128(src + 3), wide128);
+    _mm_storeu_si128(dst, a);
+    _mm_storeu_si128(dst + 1, b);
+    _mm_storeu_si128(dst + 2, c);
+    _mm_storeu_si128(dst + 3, d);
+  }
+#endif
   for (; n - i >= 32; i += 32) {
     uint64_t w[4];
     std::memcpy(w, in + i, sizeof w);

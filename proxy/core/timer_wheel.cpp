@@ -14,7 +14,7 @@ TimerWheel::~TimerWheel() {
 void TimerWheel::link(TimerEntry& entry) {
   // An entry due in the past goes to the next tick's slot so it fires on the next advance.
   const uint64_t tick = std::max(entry.due_ms / kTickMs, last_tick_ + 1);
-  entry.slot = tick % kSlots;
+  entry.slot = static_cast<uint32_t>(tick % kSlots);
   TimerEntry*& head = slots_[entry.slot];
   entry.prev = nullptr;
   entry.next = head;

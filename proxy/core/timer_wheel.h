@@ -20,12 +20,12 @@ protected:
 // An intrusive timer, embedded in its owner. Armed while it sits in a wheel slot's list.
 struct TimerEntry {
   TimerOwner* owner = nullptr;
-  int purpose = 0;
   uint64_t due_ms = 0;
   TimerEntry* prev = nullptr;
   TimerEntry* next = nullptr;
   TimerWheel* wheel = nullptr; // set while armed
-  std::size_t slot = 0;        // the slot it is linked in while armed
+  uint32_t slot = 0;           // the slot it is linked in while armed
+  int purpose = 0;
   bool armed() const { return wheel != nullptr; }
 };
 

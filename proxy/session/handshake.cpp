@@ -164,8 +164,8 @@ bool Session::routeRequest(const http::Request& request) {
            Termination::HandshakeRejected);
     return false;
   }
-  if (!worker_.shared().admitIp(client_ip_, policy_->max_connections_per_ip)) {
-    reject(429, "too many connections from " + client_ip_, Termination::HandshakeRejected,
+  if (!worker_.shared().admitIp(clientIp(), policy_->max_connections_per_ip)) {
+    reject(429, "too many connections from " + clientIp(), Termination::HandshakeRejected,
            {{"Retry-After", "1"}});
     return false;
   }
@@ -308,7 +308,7 @@ void Session::sendUpgradeRequest() {
     out += "\r\n";
   }
   if (!forwarded_for.empty()) forwarded_for += ", ";
-  forwarded_for += client_ip_;
+  forwarded_for += clientIp();
   out += "Upgrade: websocket\r\nConnection: Upgrade\r\n";
   out += "X-Forwarded-For: " + forwarded_for + "\r\n";
   out += config_->listeners[listener_index_].tls ? "X-Forwarded-Proto: wss\r\n"

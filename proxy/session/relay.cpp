@@ -8,9 +8,10 @@
 namespace wsgate::proxy {
 
 Relay::Relay(Session& session, Leg& from, Leg& to, bool from_client, metrics::WorkerStats& stats)
-    : session_(session), from_(from), to_(to), from_client_(from_client), stats_(stats),
-      direction_(static_cast<std::size_t>(from_client ? metrics::Direction::ClientToBackend
-                                                      : metrics::Direction::BackendToClient)) {}
+    : session_(session), from_(from), to_(to), stats_(stats),
+      direction_(static_cast<uint8_t>(from_client ? metrics::Direction::ClientToBackend
+                                                  : metrics::Direction::BackendToClient)),
+      from_client_(from_client) {}
 
 void Relay::emitRange(std::size_t from, std::size_t to) {
   if (to <= from || !forwarding_) return;
@@ -122,7 +123,6 @@ void Relay::onData(Block* block, const uint8_t* data, std::size_t length) {
 
 void Relay::onFrameHeader(const ws::FrameHeader& header) {
   if (stop_) return;
-  ++frames_;
   const auto op = static_cast<std::size_t>(header.opcode);
   stats_.frames[direction_][op].add();
   stats_.payload_bytes[direction_].add(header.payload_length);

@@ -76,7 +76,6 @@ public:
   const ws::FrameParser& parser() const { return parser_; }
   Leg& from() { return from_; }
   Leg& to() { return to_; }
-  uint64_t frames() const { return frames_; }
 
   // FrameSink
   void onFrameHeader(const ws::FrameHeader& header) override;
@@ -101,12 +100,8 @@ private:
   Session& session_;
   Leg& from_;
   Leg& to_;
-  bool from_client_;
   metrics::WorkerStats& stats_;
-  std::size_t direction_; // index into the stats' per-direction arrays
-  bool forwarding_ = true;
   ws::FrameParser parser_;
-  uint64_t frames_ = 0;
 
   // Per chunk: the chunk, where the current frame began in it (kBefore: in an earlier chunk),
   // and where the part not yet emitted begins.
@@ -114,18 +109,23 @@ private:
   const uint8_t* chunk_ = nullptr;
   std::size_t frame_start_ = 0;
   std::size_t out_from_ = 0;
-  bool stop_ = false; // a policy stop inside this chunk: ignore the rest
   std::vector<Piece> pieces_;
-  bool owned_ = false;           // some piece lives in scratch_
   std::vector<uint8_t> scratch_; // the bytes of owned pieces
 
   // Bytes of the current frame held back from `to`: a header not yet complete, or a client pong
   // that may be wsgate's own. Non-empty only in the client->backend direction.
   std::vector<uint8_t> held_;
-  bool capturing_pong_ = false;
-  bool failed_mid_frame_ = false; // the violation came inside a frame partly forwarded
 
   std::unique_ptr<ws::ControlFrame> pending_; // allocated only while a frame waits
+
+  // Flags together, so they pack into one word.
+  uint8_t direction_; // index into the stats' per-direction arrays
+  bool from_client_;
+  bool forwarding_ = true;
+  bool stop_ = false;  // a policy stop inside this chunk: ignore the rest
+  bool owned_ = false; // some piece lives in scratch_
+  bool capturing_pong_ = false;
+  bool failed_mid_frame_ = false; // the violation came inside a frame partly forwarded
   bool pending_is_close_ = false;
 };
 

@@ -155,6 +155,12 @@ void Session::setState(State state) {
   state_ = state;
 }
 
+std::string Session::clientIp() const {
+  std::string ip = client_addr_.substr(0, client_addr_.rfind(':'));
+  if (ip.starts_with('[')) ip = ip.substr(1, ip.size() - 2);
+  return ip;
+}
+
 Leg* Session::legOf(Stream& stream) {
   if (client_.stream && &stream == client_.stream.get()) return &client_;
   if (backend_.stream && &stream == backend_.stream.get()) return &backend_;
@@ -176,8 +182,6 @@ void Session::accept(uv_stream_t* server, bool over_capacity) {
   recordAccepted();
   client_.stream->tcp().setNoDelay();
   client_addr_ = client_.stream->peerAddress();
-  client_ip_ = client_addr_.substr(0, client_addr_.rfind(':'));
-  if (client_ip_.starts_with('[')) client_ip_ = client_ip_.substr(1, client_ip_.size() - 2);
   if (over_capacity) {
     reject(503, "wsgate is at server.max_connections; retry later", Termination::HandshakeRejected,
            {{"Retry-After", "1"}});
@@ -583,7 +587,7 @@ void Session::finish() {
   if (client_.established) recordFinished();
   writeAccessLog();
   if (counted_) worker_.shared().releaseConnection();
-  if (ip_counted_) worker_.shared().releaseIp(client_ip_);
+  if (ip_counted_) worker_.shared().releaseIp(clientIp());
   counted_ = false;
   ip_counted_ = false;
   worker_.sessionEnded(this); // deletes this

@@ -169,6 +169,8 @@ private:
   void recordViolation(const char* kind, bool client_offended);
   void recordFinished();
   Leg* legOf(Stream& stream);
+  // The client's IP without the port, from client_addr_ ("[::1]:5" -> "::1").
+  std::string clientIp() const;
 
   Worker& worker_;
   std::size_t listener_index_;
@@ -180,7 +182,7 @@ private:
   State state_ = State::ReadingRequest;
   Termination termination_ = Termination::None;
   bool counted_ = false;    // holds a slot of server.max_connections
-  bool ip_counted_ = false; // holds a slot of max_connections_per_ip for client_ip_
+  bool ip_counted_ = false; // holds a slot of max_connections_per_ip for clientIp()
 
   Leg client_;
   Leg backend_;
@@ -207,7 +209,6 @@ private:
   int http_status_ = 0;
   std::string path_;
   std::string client_addr_;
-  std::string client_ip_;
   std::string upstream_addr_;
   std::string backend_label_; // the picked backend as metrics label it (as configured)
   std::string protocol_;

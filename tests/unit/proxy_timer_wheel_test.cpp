@@ -7,6 +7,13 @@
 namespace wsgate::proxy {
 namespace {
 
+TimerEntry entryFor(TimerOwner* owner, int purpose) {
+  TimerEntry entry;
+  entry.owner = owner;
+  entry.purpose = purpose;
+  return entry;
+}
+
 struct Recorder final : TimerOwner {
   void onTimer(int purpose) override { fired.push_back(purpose); }
   std::vector<int> fired;
@@ -15,8 +22,8 @@ struct Recorder final : TimerOwner {
 TEST(TimerWheel, FiresWithinOneTickAfterDue) {
   TimerWheel wheel(0);
   Recorder owner;
-  TimerEntry a{&owner, 1};
-  TimerEntry b{&owner, 2};
+  TimerEntry a = entryFor(&owner, 1);
+  TimerEntry b = entryFor(&owner, 2);
   wheel.arm(a, 100);
   wheel.arm(b, 1000);
   EXPECT_EQ(wheel.size(), 2u);
@@ -33,7 +40,7 @@ TEST(TimerWheel, FiresWithinOneTickAfterDue) {
 TEST(TimerWheel, DisarmAndRearm) {
   TimerWheel wheel(0);
   Recorder owner;
-  TimerEntry a{&owner, 1};
+  TimerEntry a = entryFor(&owner, 1);
   wheel.arm(a, 50);
   TimerWheel::disarm(a);
   wheel.advance(500);
@@ -49,7 +56,7 @@ TEST(TimerWheel, DisarmAndRearm) {
 TEST(TimerWheel, DueBeyondOneRevolutionWaits) {
   TimerWheel wheel(0);
   Recorder owner;
-  TimerEntry a{&owner, 7};
+  TimerEntry a = entryFor(&owner, 7);
   const uint64_t revolution = TimerWheel::kTickMs * TimerWheel::kSlots;
   wheel.arm(a, revolution + 100);
   wheel.advance(200); // passes the same slot one revolution early
@@ -63,8 +70,8 @@ TEST(TimerWheel, CallbackMayRearmAndDisarmOthers) {
   TimerWheel wheel(0);
   struct Chain final : TimerOwner {
     TimerWheel* wheel = nullptr;
-    TimerEntry self{this, 1};
-    TimerEntry other{this, 2};
+    TimerEntry self = entryFor(this, 1);
+    TimerEntry other = entryFor(this, 2);
     int count = 0;
     void onTimer(int purpose) override {
       ++count;
@@ -90,7 +97,7 @@ TEST(TimerWheel, LongJumpFiresEverything) {
   Recorder owner;
   std::vector<TimerEntry> entries(100);
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    entries[i] = TimerEntry{&owner, static_cast<int>(i)};
+    entries[i] = entryFor(&owner, static_cast<int>(i));
     wheel.arm(entries[i], 1000 * (i + 1));
   }
   wheel.advance(10'000'000);

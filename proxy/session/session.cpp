@@ -342,12 +342,16 @@ void Session::abort() {
 
 void Session::checkLegDone(Leg& leg) {
   if (!leg.stream || leg.stream->closing() || !leg.closeDone()) return;
-  if (leg.ended) {
-    // The peer is gone or finished: close once what we owe it has been written.
+  const bool server_side = &leg == &client_ && leg.close_received && leg.close_sent;
+  if (leg.ended || server_side) {
+    // The peer is gone or finished, or both close frames have crossed on the leg where wsgate
+    // is the server, which closes the TCP connection first (RFC 6455 section 7.1.1): close
+    // once what we owe the peer has been written (onStreamDrained comes back here).
     if (leg.stream->queuedBytes() == 0) leg.stream->close();
     return;
   }
-  // Both close frames have crossed: half-close and wait for the peer's FIN (or the timer).
+  // Toward the backend wsgate is the client: half-close and let the server close first (the
+  // TIME_WAIT then stays on its side), or the close timer.
   leg.stream->shutdownWrite();
   leg.stream->startRead();
 }

@@ -13,18 +13,23 @@ Relay::Relay(Session& session, Leg& from, Leg& to, bool from_client, metrics::Wo
                                                   : metrics::Direction::BackendToClient)),
       from_client_(from_client) {}
 
+Relay::Output& Relay::output() {
+  thread_local Output out;
+  return out;
+}
+
 void Relay::emitRange(std::size_t from, std::size_t to) {
   if (to <= from || !forwarding_) return;
-  pieces_.push_back(Piece{chunk_ + from, 0, to - from});
+  output().pieces.push_back(Piece{chunk_ + from, 0, to - from});
 }
 
 void Relay::emitOwned(const uint8_t* data, std::size_t size) {
   if (size == 0 || !forwarding_) return;
-  // Owned bytes are copied into scratch_; pieces_ keeps their offset until flush().
-  const std::size_t offset = scratch_.size();
-  scratch_.insert(scratch_.end(), data, data + size);
-  pieces_.push_back(Piece{nullptr, offset, size});
-  owned_ = true;
+  // Owned bytes are copied into the scratch; the piece keeps their offset until flush().
+  Output& out = output();
+  const std::size_t offset = out.scratch.size();
+  out.scratch.insert(out.scratch.end(), data, data + size);
+  out.pieces.push_back(Piece{nullptr, offset, size});
 }
 
 void Relay::emitHeld() {
@@ -34,35 +39,37 @@ void Relay::emitHeld() {
 }
 
 void Relay::flush() {
-  if (pieces_.empty() || to_.stream == nullptr || to_.stream->closing()) {
-    pieces_.clear();
-    scratch_.clear();
-    owned_ = false;
+  Output& out = output();
+  const bool writable = to_.stream != nullptr && !to_.stream->closing();
+  if (out.pieces.empty() || !writable) {
+    out.pieces.clear();
+    out.scratch.clear();
     return;
   }
-  if (owned_ || pieces_.size() > 8) {
-    std::vector<uint8_t> out;
-    for (const Piece& piece : pieces_) {
-      const uint8_t* data = piece.data != nullptr ? piece.data : scratch_.data() + piece.offset;
-      out.insert(out.end(), data, data + piece.size);
+  // The output is emptied before the write, so nothing the write may trigger sees it half done.
+  if (!out.scratch.empty() || out.pieces.size() > 8) {
+    std::vector<uint8_t> bytes;
+    for (const Piece& piece : out.pieces) {
+      const uint8_t* data = piece.data != nullptr ? piece.data : out.scratch.data() + piece.offset;
+      bytes.insert(bytes.end(), data, data + piece.size);
     }
-    to_.stream->writeCopy(std::span<const uint8_t>(out));
-  } else {
-    uv_buf_t bufs[8];
-    unsigned n = 0;
-    for (const Piece& piece : pieces_) {
-      bufs[n++] = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(piece.data)),
-                              static_cast<unsigned>(piece.size));
-    }
-    to_.stream->writeBlock(block_, bufs, n);
+    out.pieces.clear();
+    out.scratch.clear();
+    to_.stream->writeCopy(std::span<const uint8_t>(bytes));
+    return;
   }
-  pieces_.clear();
-  scratch_.clear();
-  owned_ = false;
+  uv_buf_t bufs[8];
+  unsigned n = 0;
+  for (const Piece& piece : out.pieces) {
+    bufs[n++] = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(piece.data)),
+                            static_cast<unsigned>(piece.size));
+  }
+  out.pieces.clear();
+  to_.stream->writeBlock(block_, bufs, n);
 }
 
 void Relay::inject(const ws::ControlFrame& frame, bool is_close) {
-  if (atBoundary() && pieces_.empty()) {
+  if (atBoundary() && output().pieces.empty()) {
     if (to_.stream != nullptr && !to_.stream->closing()) to_.stream->writeCopy(frame.bytes());
     session_.onInjected(*this, is_close);
     return;
@@ -90,7 +97,7 @@ void Relay::onData(Block* block, const uint8_t* data, std::size_t length) {
   const ws::FeedResult result = parser_.feed(std::span<const uint8_t>(data, length), *this);
   if (stop_) {
     // The session stopped this direction inside the chunk (a policy close); what came before the
-    // stopping frame is already in pieces_.
+    // stopping frame is already in the output.
     flush();
     chunk_ = nullptr;
     session_.onPolicyStop(*this);

@@ -87,9 +87,18 @@ private:
   // A piece of output: a range of the current chunk, or (owned) bytes in out_copy_.
   struct Piece {
     const uint8_t* data; // into the chunk; nullptr for an owned piece
-    std::size_t offset;  // into scratch_, for an owned piece
+    std::size_t offset;  // into Output::scratch, for an owned piece
     std::size_t size;
   };
+
+  // The output of the chunk being handled: pieces, and the bytes of owned pieces. One per
+  // thread, not per relay: it is filled and flushed within one onData() (or one inject()), so it
+  // is always empty between them, and idle connections carry none of it.
+  struct Output {
+    std::vector<Piece> pieces;
+    std::vector<uint8_t> scratch;
+  };
+  static Output& output();
 
   void emitRange(std::size_t from, std::size_t to);
   void emitOwned(const uint8_t* data, std::size_t size);
@@ -109,8 +118,6 @@ private:
   const uint8_t* chunk_ = nullptr;
   std::size_t frame_start_ = 0;
   std::size_t out_from_ = 0;
-  std::vector<Piece> pieces_;
-  std::vector<uint8_t> scratch_; // the bytes of owned pieces
 
   // Bytes of the current frame held back from `to`: a header not yet complete, or a client pong
   // that may be wsgate's own. Non-empty only in the client->backend direction.
@@ -122,8 +129,7 @@ private:
   uint8_t direction_; // index into the stats' per-direction arrays
   bool from_client_;
   bool forwarding_ = true;
-  bool stop_ = false;  // a policy stop inside this chunk: ignore the rest
-  bool owned_ = false; // some piece lives in scratch_
+  bool stop_ = false; // a policy stop inside this chunk: ignore the rest
   bool capturing_pong_ = false;
   bool failed_mid_frame_ = false; // the violation came inside a frame partly forwarded
   bool pending_is_close_ = false;

@@ -57,7 +57,7 @@ void Session::reject(int status, std::string_view reason, Termination terminatio
                      std::vector<http::Header> extra_headers) {
   http_status_ = status;
   termination_ = termination;
-  error_.assign(reason);
+  error_ = std::make_unique<std::string>(reason);
   disarm(HandshakeTimer);
   if (backend_.stream && !backend_.stream->closing()) backend_.stream->close();
   for (auto& retired : retired_)
@@ -199,7 +199,7 @@ void Session::connectBackend() {
   hs.backend_index = *index;
   const config::Backend& backend = pool_->backends[*index];
   upstream_addr_ = config::formatAddress(backend.address);
-  backend_label_ = metrics::backendLabel(backend);
+  picked_ = &backend;
   setState(State::Connecting);
   arm(HandshakeTimer, static_cast<uint64_t>(pool_->connect_timeout.count()));
   sockaddr_storage address{};
@@ -375,7 +375,7 @@ void Session::handleResponse() {
              Termination::BackendRejected);
       return;
     }
-    protocol_ = chosen;
+    protocol_ = std::make_unique<std::string>(chosen);
   }
   std::string out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                     "Connection: Upgrade\r\nSec-WebSocket-Accept: ";

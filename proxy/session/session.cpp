@@ -262,7 +262,9 @@ void Session::onStreamEnd(Stream& stream, int status) {
   case State::Connecting:
     if (leg == &client_) {
       termination_ = Termination::ClientAborted;
-      if (error_.empty()) error_ = stream.lastError(); // e.g. why a TLS handshake failed
+      if (!error_ && !stream.lastError().empty()) {
+        error_ = std::make_unique<std::string>(stream.lastError()); // e.g. a TLS failure
+      }
       abort();
     }
     return;
@@ -616,7 +618,7 @@ void Session::writeAccessLog() {
       .unum("bytes_to_client", client_.stream ? client_.stream->bytesWritten() : 0)
       .unum("messages_from_client", client_.messages_in)
       .unum("messages_to_client", backend_.messages_in);
-  if (!protocol_.empty()) line.str("subprotocol", protocol_);
+  if (protocol_) line.str("subprotocol", *protocol_);
   if (client_.close_code != 0) {
     line.num("client_close_code", client_.close_code)
         .str("client_close_reason", client_.close_reason)
@@ -633,7 +635,7 @@ void Session::writeAccessLog() {
   }
   line.str("termination", proxy::toString(termination_));
   if (violation_ != nullptr) line.str("violation", violation_);
-  if (!error_.empty()) line.str("error", error_);
+  if (error_) line.str("error", *error_);
   if (last_rtt_ms_ >= 0) {
     line.real("ping_rtt_ms", last_rtt_ms_, 1);
   } else {

@@ -210,8 +210,11 @@ private:
   std::string path_;
   std::string client_addr_;
   std::string upstream_addr_;
-  std::string backend_label_; // the picked backend as metrics label it (as configured)
-  std::string protocol_;
+  const config::Backend* picked_ = nullptr; // the picked backend (in config_)
+  // Rarely set, so kept off the session until needed: the chosen subprotocol and why the
+  // handshake failed.
+  std::unique_ptr<std::string> protocol_;
+  std::unique_ptr<std::string> error_;
 
   std::array<TimerEntry, kTimerEntries> timers_{};
   uint64_t started_ms_ = 0;
@@ -227,7 +230,6 @@ private:
   double last_rtt_ms_ = -1;
   int open_handles_ = 0;
   const char* violation_ = nullptr; // kindOf() of the policy violation that ended the session
-  std::string error_;               // why the handshake failed, for the access log
   std::vector<std::unique_ptr<Stream>> retired_; // backend attempts whose handles are closing
 };
 

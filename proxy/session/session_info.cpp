@@ -14,7 +14,7 @@ metrics::ConnectionInfo Session::describe() const {
   info.client_addr = client_addr_;
   info.upstream_addr = upstream_addr_;
   info.path = path_;
-  info.subprotocol = protocol_;
+  info.subprotocol = protocol_ ? *protocol_ : std::string();
   info.state = toString(state_);
   info.age_s = static_cast<double>(now() - started_ms_) / 1000.0;
   // Bytes on the wire, handshake included.

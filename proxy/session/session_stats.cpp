@@ -24,13 +24,13 @@ void Session::recordAccepted() {
 void Session::recordConnect(bool ok) {
   metrics::WorkerStats& stats = worker_.stats();
   const double seconds = static_cast<double>(now() - connect_started_ms_) / 1000.0;
-  worker_.shared().backend_health.recordConnect(*pool_, backend_label_, ok);
+  worker_.shared().backend_health.recordConnect(*pool_, metrics::backendLabel(*picked_), ok);
   std::lock_guard lock(stats.mutex);
   if (ok) {
     stats.connect_duration.try_emplace(pool_->name, metrics::kLatencyBounds)
         .first->second.observe(seconds);
   } else {
-    ++stats.connect_failures[metrics::key({pool_->name, backend_label_})];
+    ++stats.connect_failures[metrics::key({pool_->name, metrics::backendLabel(*picked_)})];
   }
 }
 
@@ -39,7 +39,7 @@ void Session::recordOpened() {
   stats.handshake_duration.observe(static_cast<double>(now() - started_ms_) / 1000.0);
   std::lock_guard lock(stats.mutex);
   ++stats.sessions_active[metrics::key({route_->name, pool_->name})];
-  ++stats.backend_active[metrics::key({pool_->name, backend_label_})];
+  ++stats.backend_active[metrics::key({pool_->name, metrics::backendLabel(*picked_)})];
 }
 
 void Session::recordViolation(const char* kind, bool client_offended) {
@@ -61,7 +61,7 @@ void Session::recordFinished() {
   }
   if (opened_ms_ == 0) return;
   --stats.sessions_active[metrics::key({route_->name, pool_->name})];
-  --stats.backend_active[metrics::key({pool_->name, backend_label_})];
+  --stats.backend_active[metrics::key({pool_->name, metrics::backendLabel(*picked_)})];
   stats.session_duration.try_emplace(route_->name, metrics::kSessionBounds)
       .first->second.observe(static_cast<double>(now() - opened_ms_) / 1000.0);
   for (const Leg* leg : {&client_, &backend_}) {

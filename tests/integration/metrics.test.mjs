@@ -49,7 +49,12 @@ describe('metrics and admin endpoints under known traffic', { timeout: 240000 },
     assert.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
     return { text: res.body, m: parseMetrics(res.body) };
   };
-  const accessCount = (route) => gw.accessLogs().filter((l) => l.route === route).length;
+  // Resolves at the n-th access line of `route` (each log line is looked at once, as it comes).
+  const waitAccessCount = (route, n, what) => {
+    let seen = 0;
+    return gw.waitForLog((l) => l.event === 'access' && l.route === route && ++seen === n,
+      15000, 0).catch((e) => { throw new Error(`${what}: ${e.message}`); });
+  };
 
   before(async () => {
     echo = await h.startEcho();
@@ -183,7 +188,7 @@ describe('metrics and admin endpoints under known traffic', { timeout: 240000 },
 
     for (const ws of sockets) ws.close(1000);
     for (const ws of sockets) await h.waitClose(ws);
-    await waitUntil(() => accessCount('main') === N, `${N} access lines for route main`);
+    await waitAccessCount('main', N, `${N} access lines for route main`);
 
     const { m } = await scrape();
     main = { bytes };
@@ -212,7 +217,7 @@ describe('metrics and admin endpoints under known traffic', { timeout: 240000 },
     const ws = await h.connectWs(gw.url('/small/x'));
     ws.send(Buffer.alloc(2048, 7));
     assert.equal((await h.waitClose(ws)).code, 1009);
-    await waitUntil(() => accessCount('small') === 1, 'the access line of route small');
+    await waitAccessCount('small', 1, 'the access line of route small');
     const { m } = await scrape();
     assert.equal(m.get('wsgate_policy_violations_total', { kind: 'message_too_big', offender: 'client' }), 1);
     assert.equal(m.sum('wsgate_policy_violations_total'), 1);
@@ -242,7 +247,7 @@ describe('metrics and admin endpoints under known traffic', { timeout: 240000 },
     const ping = await silent.nextFrame();
     assert.equal(ping?.opcode, OP.PING);
     assert.equal((await silent.nextClose()).code, 1006);
-    await waitUntil(() => accessCount('hb') === 2, 'both access lines of route hb');
+    await waitAccessCount('hb', 2, 'both access lines of route hb');
 
     const { m } = await scrape();
     const pongs = m.get('wsgate_heartbeat_pongs_received_total');
@@ -262,7 +267,7 @@ describe('metrics and admin endpoints under known traffic', { timeout: 240000 },
   it('counts a rejected handshake by status and reason', async () => {
     const res = await h.rawRequest(gw.port(), h.upgradeRequest({ omit: ['Sec-WebSocket-Key'] }));
     assert.equal(res.status, 400);
-    await waitUntil(() => gw.accessLogs().some((l) => l.status === 400), 'the 400 access line');
+    await gw.waitForAccess((l) => l.status === 400);
     const { m } = await scrape();
     assert.equal(m.get('wsgate_handshakes_total', { listener: 'public', status: '400' }), 1);
     assert.equal(m.get('wsgate_connections_rejected_total', { listener: 'public', reason: 'bad_request' }), 1);
@@ -293,7 +298,7 @@ describe('metrics and admin endpoints under known traffic', { timeout: 240000 },
     // The pool's only backend is gone: every new handshake is a 502, and after three failed
     // connects in a row the backend is down.
     for (let i = 0; i < 3; ++i) assert.equal((await h.expectRejected(gw.url('/fragile/new'))).status, 502);
-    await waitUntil(() => accessCount('fragile') === K + 3, 'the access lines of route fragile');
+    await waitAccessCount('fragile', K + 3, 'the access lines of route fragile');
 
     const { m } = await scrape();
     const backend = `127.0.0.1:${fragilePort}`;
@@ -379,9 +384,10 @@ describe('metrics and admin endpoints under known traffic', { timeout: 240000 },
   });
 
   it('the backend comes back: the recovery probe marks it up and /readyz answers 200', async () => {
+    const mark = gw.mark();
     fragile = await h.startEcho({ args: ['--port', String(fragilePort)] });
-    await waitUntil(async () => (await httpGet(gw.adminUrl('/readyz'))).status === 200,
-      '/readyz 200 again', 10000);
+    await gw.waitForLog((l) => l.event === 'backend_up', 10000, mark);
+    assert.equal((await httpGet(gw.adminUrl('/readyz'))).status, 200);
     const { m } = await scrape();
     assert.equal(m.get('wsgate_backend_up', { pool: 'fragile', backend: `127.0.0.1:${fragilePort}` }), 1);
     assert.ok(gw.logs.some((l) => l.event === 'backend_up' && l.pool === 'fragile'));

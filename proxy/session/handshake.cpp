@@ -283,7 +283,7 @@ void Session::onBackendConnected(int status) {
 void Session::sendUpgradeRequest() {
   Handshake& hs = *handshake_;
   const http::Request& request = hs.request.request();
-  std::string& out = hs.forwarded;
+  std::string out; // writeCopy keeps its own copy until written
   out.reserve(512);
   out += "GET ";
   out += request.target;

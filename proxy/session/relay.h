@@ -72,7 +72,6 @@ public:
   bool hasPending() const { return pending_ != nullptr; }
   // Stop forwarding: what comes from `from` is parsed (to see its close) but dropped.
   void stopForwarding() { forwarding_ = false; }
-  bool forwarding() const { return forwarding_; }
   const ws::FrameParser& parser() const { return parser_; }
   Leg& from() { return from_; }
   Leg& to() { return to_; }

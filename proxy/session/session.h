@@ -197,13 +197,11 @@ private:
     std::string path;
     std::string host;
     std::vector<std::string> offered_protocols;
-    std::string forwarded;             // the request as sent to the backend
     std::vector<uint8_t> early_client; // frames the client sent before the 101
     std::vector<bool> tried;
     std::size_t backend_index = 0;
     std::string last_error; // why the last backend attempt failed
     uv_getaddrinfo_t resolve{};
-    int status = 0; // HTTP status sent to the client
   };
   std::unique_ptr<Handshake> handshake_;
   int http_status_ = 0;

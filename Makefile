@@ -2,11 +2,12 @@
 SHELL := /bin/bash
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
+TSAN_DIR ?= build-tsan
 JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure --timeout 600 -j $(JOBS)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-build build build-asan test test-release test-asan run bench bench-micro format tidy clean
+.PHONY: all deps deps-build build build-asan test test-release test-asan test-tsan run bench bench-micro format tidy clean
 
 all: build
 
@@ -30,6 +31,11 @@ $(ASAN_DIR)/CMakeCache.txt:
 	CC=clang CXX=clang++ cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DWSGATE_WERROR=ON \
 	  -DWSGATE_SANITIZE=ON -DWSGATE_BENCH=OFF $(CMAKE_FLAGS)
 
+$(TSAN_DIR)/CMakeCache.txt:
+	CC=clang CXX=clang++ cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DWSGATE_WERROR=ON -DWSGATE_BENCH=OFF -DCMAKE_C_FLAGS=-fsanitize=thread \
+	  -DCMAKE_CXX_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread $(CMAKE_FLAGS)
+
 build: deps-build $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
@@ -37,10 +43,12 @@ build-asan: deps-build $(ASAN_DIR)/CMakeCache.txt
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 
 # The whole suite twice: an optimised gcc build, then a clang build with ASan + UBSan
-# (which also runs the libFuzzer targets briefly).
+# (which also runs the libFuzzer targets briefly); then the multi-worker integration tests
+# against a ThreadSanitizer build (a data race aborts wsgate, which fails the test).
 test: deps
 	$(MAKE) test-release
 	$(MAKE) test-asan
+	$(MAKE) test-tsan
 
 test-release: build
 	ctest --test-dir $(BUILD_DIR) $(CTEST_FLAGS)
@@ -48,6 +56,12 @@ test-release: build
 test-asan: build-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_DIR) $(CTEST_FLAGS)
+
+test-tsan: deps-build $(TSAN_DIR)/CMakeCache.txt
+	cmake --build $(TSAN_DIR) -j $(JOBS) --target wsgate wsgate-echo
+	cd tests/integration && TSAN_OPTIONS=halt_on_error=1 \
+	  WSGATE_BIN=$(CURDIR)/$(TSAN_DIR)/wsgate WSGATE_ECHO_BIN=$(CURDIR)/$(TSAN_DIR)/tests/echo/wsgate-echo \
+	  node --test --test-concurrency=1 relay.test.mjs metrics.test.mjs
 
 run: deps build
 	@deploy/run-demo.sh $(BUILD_DIR)
@@ -67,4 +81,4 @@ tidy: $(BUILD_DIR)/CMakeCache.txt
 	clang-tidy -p $(BUILD_DIR) $$(git ls-files 'common/*.cpp' 'proxy/*.cpp')
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR)

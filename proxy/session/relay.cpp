@@ -32,10 +32,16 @@ void Relay::emitOwned(const uint8_t* data, std::size_t size) {
   out.pieces.push_back(Piece{nullptr, offset, size});
 }
 
+void Relay::releaseHeld() {
+  // Freed, not just cleared: held bytes are rare (a split header, a pong), so an idle session
+  // keeps no buffer for them.
+  std::vector<uint8_t>().swap(held_);
+}
+
 void Relay::emitHeld() {
   if (held_.empty()) return;
   emitOwned(held_.data(), held_.size());
-  held_.clear();
+  releaseHeld();
 }
 
 void Relay::flush() {
@@ -108,7 +114,7 @@ void Relay::onData(Block* block, const uint8_t* data, std::size_t length) {
     const bool mid_frame = !started_here && held_.empty();
     failed_mid_frame_ = mid_frame;
     if (started_here) emitRange(out_from_, frame_start_);
-    held_.clear();
+    releaseHeld();
     flush();
     chunk_ = nullptr;
     session_.onViolation(*this, result.error, mid_frame);
@@ -166,7 +172,7 @@ void Relay::onFrameEnd(const ws::FrameHeader& header, std::span<const uint8_t> c
   } else if (capturing_pong_) {
     capturing_pong_ = false;
     if (session_.isOwnPong(control)) {
-      held_.clear();
+      releaseHeld();
       out_from_ = end; // cut the pong out
     } else {
       emitHeld();

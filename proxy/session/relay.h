@@ -102,6 +102,7 @@ private:
   void emitRange(std::size_t from, std::size_t to);
   void emitOwned(const uint8_t* data, std::size_t size);
   void emitHeld();
+  void releaseHeld();
   void flush();
   void injectPending();
 

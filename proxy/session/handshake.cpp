@@ -83,14 +83,20 @@ void Session::onRequestData(std::span<const uint8_t> bytes) {
     reject(error.http_status, error.reason, Termination::HandshakeRejected);
     return;
   }
-  const std::span<const uint8_t> early = bytes.subspan(result.consumed);
-  if (early.size() > kMaxEarlyClientBytes) {
+  // The client stays read while the backend is reached (its EOF is seen at once, and no read
+  // stop/start is paid per upgrade); what it sends meanwhile waits for the 101.
+  onEarlyClientData(bytes.subspan(result.consumed));
+  if (state_ == State::ReadingRequest) handleRequest();
+}
+
+void Session::onEarlyClientData(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return;
+  Handshake& hs = *handshake_;
+  if (hs.early_client.size() + bytes.size() > kMaxEarlyClientBytes) {
     reject(400, "frames sent before the handshake completed", Termination::HandshakeRejected);
     return;
   }
-  hs.early_client.assign(early.begin(), early.end());
-  client_.stream->stopRead(); // until the backend answers
-  handleRequest();
+  hs.early_client.insert(hs.early_client.end(), bytes.begin(), bytes.end());
 }
 
 void Session::handleRequest() {

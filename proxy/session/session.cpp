@@ -202,8 +202,13 @@ void Session::onStreamData(Stream& stream, Block* block, std::size_t length) {
   case State::ReadingRequest:
     onRequestData(bytes);
     return;
+  case State::Connecting:
   case State::AwaitingResponse:
-    if (leg == &backend_) onResponseData(bytes);
+    if (leg == &client_) {
+      onEarlyClientData(bytes);
+    } else if (state_ == State::AwaitingResponse) {
+      onResponseData(bytes);
+    }
     return;
   case State::Open:
   case State::Closing:
@@ -215,7 +220,7 @@ void Session::onStreamData(Stream& stream, Block* block, std::size_t length) {
     }
     return;
   default:
-    return; // Connecting, Rejecting, Closed: nothing to read (a rejected client is drained)
+    return; // Rejecting, Closed: nothing to read (a rejected client is drained)
   }
 }
 
@@ -353,7 +358,8 @@ void Session::checkLegDone(Leg& leg) {
     return;
   }
   // Toward the backend wsgate is the client: half-close and let the server close first (the
-  // TIME_WAIT then stays on its side), or the close timer.
+  // TIME_WAIT then stays on its side), or the close timer. The FIN also prompts servers that
+  // wait for the client's.
   leg.stream->shutdownWrite();
   leg.stream->startRead();
 }

@@ -121,6 +121,8 @@ private:
 
   // Handshake (handshake.cpp)
   void onRequestData(std::span<const uint8_t> bytes);
+  // Bytes the client sends after its request and before the 101: kept for the relay.
+  void onEarlyClientData(std::span<const uint8_t> bytes);
   void handleRequest();
   bool routeRequest(const http::Request& request);
   void connectBackend();

@@ -1,0 +1,38 @@
+// Frames a client sends right behind its upgrade request, before the 101 came back: they are
+// kept while the backend is reached and relayed, in order, once the session opens.
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as h from './lib/harness.mjs';
+import { encodeFrame, FrameReader, OP } from './lib/frames.mjs';
+
+after(h.stopAll);
+
+describe('early frames', () => {
+  it('relays frames sent before the 101, in the same write and in later writes', async () => {
+    const echo = await h.startEcho();
+    const gw = await h.startWsgate({ pools: [{ name: 'p', backends: [echo.address] }] });
+    const conn = await h.openRaw(gw.port());
+    const frame = (text) => encodeFrame({ opcode: OP.TEXT, payload: text });
+    // One write with the request and a frame, then two more frames at once, without waiting.
+    await conn.write(Buffer.concat([Buffer.from(h.upgradeRequest({ path: '/echo' })), frame('one')]));
+    await conn.write(frame('two'));
+    await conn.write(frame('three'));
+    const reader = new FrameReader();
+    const texts = [];
+    let consumed = 0;
+    await conn.waitData((buf) => {
+      const head = h.parseHead(buf);
+      if (!head) return false;
+      assert.equal(head.status, 101);
+      for (const f of reader.push(buf.subarray(head.headLength + consumed))) {
+        texts.push(f.payload.toString());
+      }
+      consumed = buf.length - head.headLength;
+      return texts.length >= 3;
+    }, 10000);
+    assert.deepEqual(texts, ['one', 'two', 'three']);
+    conn.destroy();
+    await gw.stop();
+    await echo.stop();
+  });
+});

@@ -22,16 +22,6 @@ const README = readFileSync(path.join(REPO, 'README.md'), 'utf8');
 
 after(() => h.stopAll());
 
-const waitUntil = async (check, what, timeoutMs = 15000) => {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-};
 
 describe('metrics and admin endpoints under known traffic', { timeout: 240000 }, () => {
   const N = 5; // connections on the main route
@@ -229,12 +219,13 @@ describe('metrics and admin endpoints under known traffic', { timeout: 240000 },
   });
 
   it('counts heartbeats: pongs and their RTT, and a client that stops answering (1 s ping/pong)', async () => {
-    // A client that answers (ws does): wait for wsgate's first pong to be counted.
+    // A client that answers (ws does). wsgate sends its next ping only once the pong to the
+    // last one was read and counted, so a second ping means the first pong is in the counters.
     const ws = await h.connectWs(gw.url('/hb/alive'));
-    const answered = await waitUntil(async () => {
-      const { m } = await scrape();
-      return m.get('wsgate_heartbeat_pongs_received_total') >= 1 ? m : null;
-    }, 'a pong counted');
+    await h.waitEvent(ws, 'ping', 5000, 'the first heartbeat ping');
+    await h.waitEvent(ws, 'ping', 5000, 'the second heartbeat ping');
+    const { m: answered } = await scrape();
+    assert.ok(answered.get('wsgate_heartbeat_pongs_received_total') >= 1);
     assert.ok(answered.get('wsgate_heartbeat_rtt_seconds_count') >= 1);
     const live = JSON.parse((await httpGet(gw.adminUrl('/connections?route=hb'))).body);
     assert.equal(live.total, 1);

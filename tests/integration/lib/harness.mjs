@@ -406,22 +406,29 @@ export async function startWsgate(opts = {}) {
 
 // ---------------------------------------------------------------- backends
 
+// Registers a child process for stopAll() and collects its stderr. `exited` resolves with
+// {code, signal}; stderr() is the text so far.
+function trackProcess(proc) {
+  liveProcs.add(proc);
+  let text = '';
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => {
+    text += d;
+  });
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => {
+    liveProcs.delete(proc);
+    resolve({ code, signal });
+  }));
+  return { exited, stderr: () => text };
+}
+
 export async function startEcho({ args = [] } = {}) {
   if (!ECHO_BIN) throw new Error('WSGATE_ECHO_BIN is not set');
   if (!existsSync(ECHO_BIN)) throw new Error(`WSGATE_ECHO_BIN=${ECHO_BIN} does not exist`);
   const proc = spawn(ECHO_BIN, ['--host', '127.0.0.1', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  liveProcs.add(proc);
-  let stderr = '';
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => {
-    liveProcs.delete(proc);
-    resolve({ code, signal });
-  }));
+  const { exited, stderr } = trackProcess(proc);
   const echo = {
     proc,
     host: '127.0.0.1',
@@ -444,7 +451,7 @@ export async function startEcho({ args = [] } = {}) {
       if (m) resolve({ host: m[1], port: Number(m[2]) });
     });
     proc.on('error', reject);
-    exited.then((e) => reject(new Error(`wsgate-echo exited ${JSON.stringify(e)}: ${stderr}`)));
+    exited.then((e) => reject(new Error(`wsgate-echo exited ${JSON.stringify(e)}: ${stderr()}`)));
   });
   try {
     const { port } = await withTimeout(listening, 20000, 'wsgate-echo to print "listening"');
@@ -797,16 +804,7 @@ export async function startPythonServer(script, args = []) {
   const proc = spawn(PYTHON, [path.join(INTEGRATION_DIR, 'py', script), ...args.map(String)], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  liveProcs.add(proc);
-  let stderr = '';
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => {
-    liveProcs.delete(proc);
-    resolve({ code, signal });
-  }));
+  const { exited, stderr } = trackProcess(proc);
   const server = {
     proc,
     port: 0,
@@ -833,7 +831,7 @@ export async function startPythonServer(script, args = []) {
       if (m) resolve(Number(m[2]));
     });
     proc.on('error', reject);
-    exited.then((e) => reject(new Error(`python ${script} exited ${JSON.stringify(e)}: ${stderr}`)));
+    exited.then((e) => reject(new Error(`python ${script} exited ${JSON.stringify(e)}: ${stderr()}`)));
   });
   try {
     server.port = await withTimeout(listening, 20000, `python ${script} to listen`);

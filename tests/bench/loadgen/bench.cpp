@@ -22,6 +22,18 @@ constexpr double kDrainGraceSeconds = 5;
 // Echo and idle wait at most this long for every connection to open.
 constexpr double kOpeningLimitSeconds = 120;
 
+// Resumption: keeps the first session a server ticket arrived for (at SSL_free OpenSSL marks
+// the session of a connection closed without close_notify unresumable, so it is taken here).
+int onNewSession(SSL* ssl, SSL_SESSION* session) {
+  auto* target = static_cast<Target*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  if (!target->tls_resume || target->tls_session != nullptr ||
+      SSL_SESSION_is_resumable(session) != 1) {
+    return 0; // not kept: OpenSSL drops its reference
+  }
+  target->tls_session = session;
+  return 1; // the reference is ours
+}
+
 double seconds(uint64_t from_ns, uint64_t to_ns) {
   return static_cast<double>(to_ns - from_ns) / 1e9;
 }
@@ -48,9 +60,13 @@ Bench::Bench(const Options& options, uv_loop_t* loop) : options_(options), loop_
   target_.loop = loop;
   target_.host_header = options.host + ":" + std::to_string(options.port);
   target_.path = options.path;
+  target_.tls_server_name = options.tls_server_name;
+  target_.tls_resume = options.tls_resume;
 }
 
 Bench::~Bench() {
+  SSL_SESSION_free(target_.tls_session);
+  SSL_CTX_free(target_.tls);
   // The loop ran until every handle closed: every connection is idle again.
   for ([[maybe_unused]] const auto& connection : connections_) {
     assert(connection->state() == Connection::State::Idle);
@@ -60,6 +76,23 @@ Bench::~Bench() {
 int Bench::start() {
   if (const int rc = uv_ip4_addr(options_.host.c_str(), options_.port, &target_.address); rc != 0) {
     return rc;
+  }
+  if (options_.tls) {
+    // A client as a browser would be: TLS 1.2 or 1.3, OpenSSL's default suites and groups,
+    // ALPN http/1.1. No verification (the loopback peer is ours); the server's signature in
+    // the handshake is still checked by OpenSSL.
+    target_.tls = SSL_CTX_new(TLS_client_method());
+    if (target_.tls == nullptr) return UV_ENOMEM;
+    SSL_CTX_set_min_proto_version(target_.tls, TLS1_2_VERSION);
+    if (options_.tls13_only) SSL_CTX_set_min_proto_version(target_.tls, TLS1_3_VERSION);
+    if (options_.tls12_only) SSL_CTX_set_max_proto_version(target_.tls, TLS1_2_VERSION);
+    SSL_CTX_set_verify(target_.tls, SSL_VERIFY_NONE, nullptr);
+    static constexpr unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    SSL_CTX_set_alpn_protos(target_.tls, kAlpn, sizeof kAlpn);
+    SSL_CTX_set_app_data(target_.tls, &target_);
+    SSL_CTX_set_session_cache_mode(target_.tls,
+                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(target_.tls, &onNewSession);
   }
   for (auto [handle, signum] : {std::pair{&sigint_, SIGINT}, std::pair{&sigterm_, SIGTERM}}) {
     handle->init(uv_signal_init, loop_, this);
@@ -176,7 +209,8 @@ void Bench::onPhaseTimer(uv_timer_t* timer) {
     self.pending_.clear();
     for (const auto& connection : self.connections_) {
       const auto state = connection->state();
-      if (state == Connection::State::Connecting || state == Connection::State::Upgrading) {
+      if (state == Connection::State::Connecting || state == Connection::State::TlsHandshake ||
+          state == Connection::State::Upgrading) {
         connection->abort(Failure::Timeout);
       }
     }
@@ -206,6 +240,7 @@ void Bench::checkDeadlines() {
     const uint64_t age = now - connection->stateSince();
     switch (connection->state()) {
     case Connection::State::Connecting:
+    case Connection::State::TlsHandshake:
     case Connection::State::Upgrading:
       if (age > kSetupDeadlineMs) connection->abort(Failure::Timeout);
       break;
@@ -332,6 +367,11 @@ std::string Bench::result() const {
   out.add("target", target_.host_header + options_.path);
   out.add("connections", options_.connections);
   out.add("window_s", windowSeconds(), 3);
+  if (target_.tls != nullptr) {
+    out.add("tls", target_.tls_negotiated);
+    out.add("tls_handshakes", target_.tls_handshakes);
+    out.add("tls_resumed", target_.tls_resumed);
+  }
   report(out);
 
   JsonLine kinds;

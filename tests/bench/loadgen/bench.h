@@ -125,7 +125,7 @@ private:
   int open_ = 0;
   int active_ = 0; // connections not Idle
   bool interrupted_ = false;
-  std::array<uint64_t, 9> failures_{}; // indexed by Failure
+  std::array<uint64_t, kFailureKinds> failures_{}; // indexed by Failure
 
   UvHandle<uv_timer_t> phase_timer_;
   UvHandle<uv_timer_t> tick_timer_;

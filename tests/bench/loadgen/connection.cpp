@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cassert>
+#include <openssl/err.h>
 #include <string_view>
 
 namespace wsgate::bench {
@@ -56,6 +57,8 @@ const char* toString(Failure failure) {
     return "timeout";
   case Failure::Aborted:
     return "aborted";
+  case Failure::Tls:
+    return "tls";
   }
   return "?";
 }
@@ -66,6 +69,8 @@ const char* Connection::toString(State state) {
     return "idle";
   case State::Connecting:
     return "connecting";
+  case State::TlsHandshake:
+    return "tls_handshake";
   case State::Upgrading:
     return "upgrading";
   case State::Open:
@@ -103,7 +108,13 @@ void Connection::start() {
   request_ = "GET " + target_.path + " HTTP/1.1\r\nHost: " + target_.host_header +
              "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key_ +
              "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  if (target_.tls != nullptr && !setupTls()) {
+    failure_ = Failure::Tls;
+    events_.onClosed(*this, failure_);
+    return;
+  }
   if (tcp_.init(uv_tcp_init, target_.loop, this) != 0) {
+    freeTls();
     // No handle to close: report the failure the way a closed handle would.
     failure_ = Failure::Connect;
     events_.onClosed(*this, failure_);
@@ -118,6 +129,39 @@ void Connection::start() {
   }
 }
 
+bool Connection::setupTls() {
+  ssl_ = SSL_new(target_.tls);
+  if (ssl_ == nullptr) return false;
+  rbio_ = BIO_new(BIO_s_mem());
+  wbio_ = BIO_new(BIO_s_mem());
+  if (rbio_ == nullptr || wbio_ == nullptr) {
+    BIO_free(rbio_);
+    BIO_free(wbio_);
+    rbio_ = wbio_ = nullptr;
+    freeTls();
+    return false;
+  }
+  // An empty read BIO means "no data yet", not end of file.
+  BIO_set_mem_eof_return(rbio_, -1);
+  SSL_set_bio(ssl_, rbio_, wbio_);
+  SSL_set_connect_state(ssl_);
+  if (!target_.tls_server_name.empty()) {
+    SSL_set_tlsext_host_name(ssl_, target_.tls_server_name.c_str());
+  }
+  if (target_.tls_resume && target_.tls_session != nullptr) {
+    SSL_set_session(ssl_, target_.tls_session);
+  }
+  return true;
+}
+
+void Connection::freeTls() {
+  if (ssl_ == nullptr) return;
+  SSL_free(ssl_); // frees both BIOs
+  ssl_ = nullptr;
+  rbio_ = wbio_ = nullptr;
+  ERR_clear_error();
+}
+
 void Connection::abort(Failure failure) {
   if (state_ == State::Idle || state_ == State::Closing) return;
   failure_ = failure;
@@ -129,6 +173,7 @@ void Connection::onHandleClosed(void* owner) {
   auto& self = *static_cast<Connection*>(owner);
   assert(self.writes_in_flight_ == 0); // libuv cancels queued writes before the close callback
   self.head_.reset();
+  self.freeTls();
   self.setState(State::Idle);
   self.events_.onClosed(self, self.failure_);
 }
@@ -140,12 +185,76 @@ void Connection::onConnect(uv_connect_t* req, int status) {
     self.abort(Failure::Connect);
     return;
   }
-  self.setState(State::Upgrading);
-  uv_buf_t buf = uv_buf_init(self.request_.data(), static_cast<unsigned>(self.request_.size()));
-  self.write(&buf, 1, nullptr);
+  if (self.ssl_ != nullptr) {
+    self.setState(State::TlsHandshake);
+    if (uv_read_start(self.tcp_.stream(), &Connection::onAlloc, &Connection::onRead) != 0) {
+      self.abort(Failure::Reset);
+      return;
+    }
+    self.tlsHandshake();
+    return;
+  }
+  self.sendRequest();
   if (self.state_ == State::Upgrading &&
       uv_read_start(self.tcp_.stream(), &Connection::onAlloc, &Connection::onRead) != 0) {
     self.abort(Failure::Reset);
+  }
+}
+
+void Connection::sendRequest() {
+  setState(State::Upgrading);
+  uv_buf_t buf = uv_buf_init(request_.data(), static_cast<unsigned>(request_.size()));
+  write(&buf, 1, nullptr);
+}
+
+void Connection::tlsHandshake() {
+  const int rc = SSL_do_handshake(ssl_);
+  const int error = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl_, rc);
+  flushTls();
+  if (state_ != State::TlsHandshake) return;
+  if (error == SSL_ERROR_WANT_READ) return;
+  if (error != SSL_ERROR_NONE) {
+    abort(Failure::Tls);
+    return;
+  }
+  ++target_.tls_handshakes;
+  if (SSL_session_reused(ssl_) == 1) ++target_.tls_resumed;
+  if (target_.tls_negotiated.empty()) {
+    target_.tls_negotiated = std::string(SSL_get_version(ssl_)) + " " + SSL_get_cipher_name(ssl_);
+    if (const char* group = SSL_group_to_name(ssl_, SSL_get_negotiated_group(ssl_))) {
+      target_.tls_negotiated += std::string(" ") + group;
+    }
+  }
+  sendRequest();
+}
+
+void Connection::readTls() {
+  std::vector<uint8_t>& plain = target_.plain_buffer;
+  for (;;) {
+    std::size_t length = 0;
+    const int rc = SSL_read_ex(ssl_, plain.data(), plain.size(), &length);
+    if (rc == 1) {
+      readBytes({plain.data(), length});
+      if (state_ == State::Closing || state_ == State::Idle) return;
+      continue;
+    }
+    const int error = SSL_get_error(ssl_, rc);
+    // WANT_READ: the read BIO is empty. ZERO_RETURN: the server's close_notify; its FIN follows.
+    if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_ZERO_RETURN) break;
+    abort(Failure::Tls);
+    return;
+  }
+  flushTls(); // reading may have produced records to send (a key update)
+}
+
+void Connection::flushTls() {
+  std::vector<uint8_t>& out = target_.cipher_buffer;
+  while (ssl_ != nullptr && BIO_ctrl_pending(wbio_) > 0 && state_ != State::Closing &&
+         state_ != State::Idle) {
+    const int n = BIO_read(wbio_, out.data(), static_cast<int>(out.size()));
+    if (n <= 0) break;
+    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(out.data()), static_cast<unsigned>(n));
+    writeRaw(&buf, 1, nullptr, true);
   }
 }
 
@@ -158,7 +267,17 @@ void Connection::onAlloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
 void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   auto& self = *static_cast<Connection*>(stream->data);
   if (nread > 0) {
-    self.readBytes({reinterpret_cast<const uint8_t*>(buf->base), static_cast<std::size_t>(nread)});
+    if (self.ssl_ != nullptr) {
+      BIO_write(self.rbio_, buf->base, static_cast<int>(nread));
+      if (self.state_ == State::TlsHandshake) self.tlsHandshake();
+      if (self.state_ != State::TlsHandshake && self.state_ != State::Closing &&
+          self.state_ != State::Idle) {
+        self.readTls();
+      }
+    } else {
+      self.readBytes(
+          {reinterpret_cast<const uint8_t*>(buf->base), static_cast<std::size_t>(nread)});
+    }
     if (self.state_ == State::Open) self.events_.onReadDone(self);
     return;
   }
@@ -296,6 +415,25 @@ std::unique_ptr<Connection::WriteRequest> Connection::acquireRequest() {
 
 void Connection::write(uv_buf_t* bufs, unsigned count, std::unique_ptr<WriteRequest> request) {
   if (state_ == State::Closing || state_ == State::Idle) return;
+  if (ssl_ == nullptr) {
+    writeRaw(bufs, count, std::move(request), false);
+    return;
+  }
+  // One record per buffer; the memory BIO takes everything.
+  for (unsigned i = 0; i < count; ++i) {
+    std::size_t written = 0;
+    if (SSL_write_ex(ssl_, bufs[i].base, bufs[i].len, &written) != 1) {
+      if (request) free_requests_.push_back(std::move(request));
+      abort(Failure::Tls);
+      return;
+    }
+  }
+  if (request) free_requests_.push_back(std::move(request));
+  flushTls();
+}
+
+void Connection::writeRaw(uv_buf_t* bufs, unsigned count, std::unique_ptr<WriteRequest> request,
+                          bool copy) {
   // uv_try_write refuses (EAGAIN) while earlier writes are queued, so bytes stay in order.
   int written = uv_try_write(tcp_.stream(), bufs, count);
   if (written == UV_EAGAIN) written = 0;
@@ -316,6 +454,13 @@ void Connection::write(uv_buf_t* bufs, unsigned count, std::unique_ptr<WriteRequ
   bufs->base += skip;
   bufs->len -= skip;
   if (!request) request = acquireRequest();
+  if (copy) {
+    // Only the single-buffer writes of flushTls() copy.
+    assert(count == 1);
+    request->bytes.assign(bufs->base, bufs->base + bufs->len);
+    *bufs = uv_buf_init(reinterpret_cast<char*>(request->bytes.data()),
+                        static_cast<unsigned>(request->bytes.size()));
+  }
   request->owner = this;
   // libuv holds the request until onWrite, which takes ownership back from req.data.
   WriteRequest* pending = request.release();

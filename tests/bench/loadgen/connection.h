@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <span>
 #include <string>
 #include <uv.h>
@@ -27,7 +28,9 @@ enum class Failure : uint8_t {
   Write,     // a write failed
   Timeout,   // a step (connect, upgrade, close) took longer than its deadline
   Aborted,   // the benchmark ended it (its drain time was over)
+  Tls,       // the TLS handshake failed, or a record from the server could not be read
 };
+inline constexpr std::size_t kFailureKinds = 10;
 const char* toString(Failure failure);
 
 // What every connection of one loop shares.
@@ -38,6 +41,22 @@ struct Target {
   std::string path;        // the request target
   // Where reads land. One per loop: a read is processed completely inside its callback.
   std::vector<uint8_t> read_buffer = std::vector<uint8_t>(std::size_t{64} * 1024);
+
+  // wss: the client context (nullptr for ws://). The certificate is not verified: the
+  // generator measures the server's side of the handshake, on the loopback.
+  SSL_CTX* tls = nullptr;
+  std::string tls_server_name; // SNI
+  bool tls_resume = false;     // offer the session of an earlier connection (a ticket)
+  SSL_SESSION* tls_session = nullptr;
+  // What the handshakes negotiated: "TLSv1.3 TLS_AES_256_GCM_SHA384 X25519" of the first one,
+  // and how many completed and were resumed.
+  std::string tls_negotiated;
+  uint64_t tls_handshakes = 0;
+  uint64_t tls_resumed = 0;
+  // Plaintext out of SSL_read, and ciphertext out of the write BIO (both used and emptied
+  // within one call).
+  std::vector<uint8_t> plain_buffer = std::vector<uint8_t>(std::size_t{64} * 1024);
+  std::vector<uint8_t> cipher_buffer = std::vector<uint8_t>(std::size_t{64} * 1024);
 };
 
 class Connection;
@@ -63,8 +82,8 @@ public:
   virtual void onClosed(Connection& connection, Failure failure) = 0;
 };
 
-// One client WebSocket connection of the load generator: TCP connect, upgrade request, checked
-// 101, frames from the server parsed (sizes and RFC 6455 rules; UTF-8 is not validated), pings
+// One client WebSocket connection of the load generator: TCP connect, TLS handshake (wss, over
+// two memory BIOs), upgrade request, checked 101, frames from the server parsed (sizes and RFC 6455 rules; UTF-8 is not validated), pings
 // answered, close handshake. A connection runs in cycles: start() to onClosed(), then it may
 // be started again with a fresh handle.
 //
@@ -76,6 +95,7 @@ public:
   enum class State : uint8_t {
     Idle,        // no handle: before start(), or after the close callback
     Connecting,  // TCP connect in progress
+    TlsHandshake, // wss: the TLS handshake runs
     Upgrading,   // upgrade request sent; reading the response head
     Open,        // WebSocket open
     CloseSent,   // our close frame is out; frames are read until the server's close
@@ -111,7 +131,8 @@ private:
   struct WriteRequest {
     uv_write_t req{};
     Connection* owner = nullptr;
-    ws::ControlFrame control; // the bytes of a control frame we send; empty otherwise
+    ws::ControlFrame control;   // the bytes of a control frame we send; empty otherwise
+    std::vector<uint8_t> bytes; // wss: ciphertext the socket did not take at once
   };
 
   static void onConnect(uv_connect_t* req, int status);
@@ -126,7 +147,17 @@ private:
   Failure checkResponse() const;
   void readFrames(std::span<const uint8_t> bytes);
   // Writes `count` buffers; `request` (may be null) owns the bytes when they are ours.
+  // Over TLS the bytes are encrypted first (and need not outlive the call).
   void write(uv_buf_t* bufs, unsigned count, std::unique_ptr<WriteRequest> request);
+  // Writes to the socket. `copy`: what the socket refuses is copied into the request.
+  void writeRaw(uv_buf_t* bufs, unsigned count, std::unique_ptr<WriteRequest> request, bool copy);
+  void sendRequest();
+  bool setupTls();
+  void tlsHandshake();
+  void readTls();
+  // Sends the ciphertext the write BIO holds.
+  void flushTls();
+  void freeTls();
   void sendControl(const ws::ControlFrame& frame);
   std::unique_ptr<WriteRequest> acquireRequest();
 
@@ -152,6 +183,9 @@ private:
   ws::Opcode message_opcode_ = ws::Opcode::Continuation;
   uint64_t message_size_ = 0;
   uint64_t message_seen_ = 0; // payload bytes of the current message passed to onPayload
+  SSL* ssl_ = nullptr; // wss only; owns the two memory BIOs
+  BIO* rbio_ = nullptr; // ciphertext from the server
+  BIO* wbio_ = nullptr; // ciphertext for the server
   std::vector<std::unique_ptr<WriteRequest>> free_requests_;
   int writes_in_flight_ = 0;
 };

@@ -28,7 +28,11 @@ const char* const kUsage =
     "  --connect-concurrency N  connects in progress at once (default 256)\n"
     "  --verify-content       echo: compare echoed bytes, not only sizes\n"
     "  --watch-pid PID[,PID]  report these processes' CPU time and RSS\n"
-    "  --label TEXT           copied into the result line\n";
+    "  --label TEXT           copied into the result line\n"
+    "  --tls                  wss: TLS to the server (certificate not verified)\n"
+    "  --tls-resume           offer a session ticket from an earlier connection\n"
+    "  --tls1.2 | --tls1.3    only this TLS version (default: 1.2 or 1.3)\n"
+    "  --sni NAME             server name sent in the TLS handshake (default localhost)\n";
 
 bool parseInt(std::string_view text, long long min, long long max, long long& out) {
   long long value = 0;
@@ -102,6 +106,10 @@ bool applyValue(std::string_view name, std::string_view value, Options& o) {
     o.path = std::string(value);
     return value.starts_with('/');
   }
+  if (name == "--sni") {
+    o.tls_server_name = std::string(value);
+    return true;
+  }
   if (name == "--label") {
     o.label = std::string(value);
     return true;
@@ -137,7 +145,7 @@ bool takesValue(std::string_view name) {
   for (const std::string_view known :
        {"--mode", "--host", "--port", "--path", "--connections", "--size", "--pipeline",
         "--content", "--duration", "--warmup", "--flood-bytes", "--connect-concurrency",
-        "--watch-pid", "--label"}) {
+        "--watch-pid", "--label", "--sni"}) {
     if (name == known) return true;
   }
   return false;
@@ -179,6 +187,13 @@ int parseOptions(int argc, char** argv, Options& options) {
     }
     if (arg == "--verify-content") {
       options.verify_content = true;
+      continue;
+    }
+    if (arg == "--tls" || arg == "--tls-resume" || arg == "--tls1.2" || arg == "--tls1.3") {
+      options.tls = true;
+      options.tls_resume = options.tls_resume || arg == "--tls-resume";
+      options.tls12_only = options.tls12_only || arg == "--tls1.2";
+      options.tls13_only = options.tls13_only || arg == "--tls1.3";
       continue;
     }
     std::string_view value;

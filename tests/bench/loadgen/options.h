@@ -35,6 +35,11 @@ struct Options {
   bool verify_content = false; // echo: compare every echoed byte, not only sizes
   std::vector<int> watch_pids; // processes whose CPU time and RSS are reported
   std::string label;           // copied into the result line
+  bool tls = false;            // wss://
+  bool tls_resume = false;     // every connection offers a session ticket from an earlier one
+  bool tls12_only = false;
+  bool tls13_only = false;
+  std::string tls_server_name = "localhost"; // SNI
 };
 
 // Parses the command line. Returns -1 to go on, or an exit status (0 after --help, 2 on a

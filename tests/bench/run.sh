@@ -14,6 +14,11 @@
 #   handshake connect + upgrade + close, 20 connections at once: upgrades/s
 #   flood     backend -> client, 64 KiB binary messages, 1 connection: MB/s
 #   idle      5000 connections held open: proxy RSS growth per connection
+# and, over TLS (wss://; nginx, HAProxy and wsgate on a second listener with the same ECDSA
+# P-256 certificate, made for the run, and OpenSSL's default suites):
+#   wss64     64 B text messages over wss, 100 connections: msgs/s, p99, proxy CPU/msg
+#   wsshs     connect + full TLS handshake + upgrade + close, 20 connections: handshakes/s
+#   wssres    the same with every handshake resuming a session ticket
 # and prints a Markdown table of the medians with wsgate's ratio to the best of nginx and
 # HAProxy. Every JSON result line is kept in build-bench/bench/. `--configs` takes a comma list
 # of direct, nginx, haproxy, wsgate and wsgate2 (wsgate with 2 workers, not run by default).
@@ -89,6 +94,9 @@ table_values() {
     handshake) pairs="hs_rate=upgrades_per_s hs_p99=p99_us hs_cpu=proxy_cpu_s_per_million" ;;
     flood) pairs="flood_mbs=mb_per_s" ;;
     idle) pairs="idle_kib=rss_per_conn_kib" ;;
+    wss64) pairs="wss64_msgs=msgs_per_s wss64_p99=p99_us wss64_cpu=proxy_cpu_s_per_million" ;;
+    wsshs) pairs="wsshs_rate=upgrades_per_s wsshs_cpu=proxy_cpu_s_per_million" ;;
+    wssres) pairs="wssres_rate=upgrades_per_s wssres_cpu=proxy_cpu_s_per_million" ;;
     *) pairs="" ;;
     esac
     for pair in $pairs; do
@@ -149,13 +157,18 @@ row() {
     ratio=$(awk -v w="$w" -v b="$best" 'BEGIN { if (b > 0) printf "%.2fx", w / b; else print "-" }')
   fi
   if [ -n "$target" ] && [ -n "$w" ]; then
+    # "OP VALUE nginx": the target compares wsgate with nginx alone (the TLS issue's target).
+    if [ "${target##* }" = nginx ]; then
+      best=$n
+      target="${target% nginx} vs-nginx"
+    fi
     verdict=$(awk -v w="$w" -v b="${best:-0}" -v t="$target" 'BEGIN {
       split(t, p, " "); abs = (p[3] == "abs")
-      want = "(" p[1] " " p[2] (abs ? "" : "x") ")"
+      want = "(" p[1] " " p[2] (abs ? "" : "x") (p[3] == "vs-nginx" ? " nginx" : "") ")"
       if (!abs && b <= 0) { print "n/a " want; exit }
       r = abs ? w : w / b
       ok = (p[1] == ">=") ? (r >= p[2]) : (r <= p[2])
-      print (ok ? "met " : "NOT met ") want }')
+      print (ok ? "met " : "NOT met ") want (p[3] == "vs-nginx" ? sprintf(": %.2fx", r) : "") }')
   fi
   echo "| $label |$cells $ratio | $verdict |"
 }
@@ -175,6 +188,12 @@ print_table() {
   echo "nginx $(sfield "$info" nginx), HAProxy $(sfield "$info" haproxy), wsgate $(sfield "$info" wsgate)." \
     "Cells: median (min-max over the repetitions). Ratio: wsgate (1 worker) / the better of nginx" \
     "and HAProxy."
+  local tls
+  tls=$(grep -m1 '"tls":"' "$file" || true)
+  if [ -n "$tls" ]; then
+    echo "wss rows: ECDSA P-256 certificate, negotiated $(sfield "$tls" tls) (the same for every" \
+      "proxy: the generator reports it per run); the TLS targets compare wsgate with nginx."
+  fi
   echo
   # wsgate2 (2 workers) runs only on request: on 2 cores it competes with the generator and the
   # backend, so its column says nothing about scaling there.
@@ -199,6 +218,13 @@ print_table() {
   row "proxy CPU s per 1M upgrades" hs_cpu 1 min ""
   row "flood backend->client, 1 conn: MB/s" flood_mbs 0 max ""
   row "idle RSS per connection (KiB)" idle_kib 2 min "<= 2 abs"
+  row "wss 64 B echo, 100 conns: msgs/s" wss64_msgs 0 max ">= 1.00 nginx"
+  row "wss 64 B echo: p99 latency (us)" wss64_p99 0 min ""
+  row "wss 64 B echo: proxy CPU s per 1M msgs" wss64_cpu 2 min ""
+  row "wss full handshakes/s, 20 conns" wsshs_rate 0 max ">= 1.00 nginx"
+  row "proxy CPU s per 1M full handshakes" wsshs_cpu 0 min ""
+  row "wss resumed handshakes/s, 20 conns" wssres_rate 0 max ""
+  row "proxy CPU s per 1M resumed handshakes" wssres_cpu 0 min ""
   row "errors (all tests, all repetitions)" errors 0 none ""
   rm -f "$values" "$MEDIANS"
 }
@@ -399,9 +425,20 @@ ECHO_PID=$LAST_PID
 wait_for_line '^listening ' "$WORK/echo.out" "$ECHO_PID" || die "wsgate-echo did not start"
 ECHO_PORT=$(sed -n 's/^listening .*:\([0-9]*\)$/\1/p' "$WORK/echo.out")
 
+# The certificate every proxy serves on its wss listener: ECDSA P-256, self-signed for localhost.
+TLS_DIR=$WORK/tls
+mkdir -p "$TLS_DIR"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+  -keyout "$TLS_DIR/key.pem" -out "$TLS_DIR/cert.pem" 2>/dev/null ||
+  die "openssl could not make the benchmark certificate"
+cat "$TLS_DIR/cert.pem" "$TLS_DIR/key.pem" >"$TLS_DIR/combined.pem" # HAProxy's crt format
+chmod 644 "$TLS_DIR"/*.pem # nginx reads the key as root before it drops privileges
+
 PROXY_PID= # the process we started
 WATCH=     # the PIDs whose CPU and RSS count (nginx: master and worker)
 PORT=      # where the generator connects
+TLS_PORT=  # the proxy's wss listener
 
 write_nginx_conf() {
   local dir=$WORK/nginx
@@ -435,6 +472,22 @@ http {
       proxy_send_timeout 3600s;
     }
   }
+  server {
+    listen 127.0.0.1:$TLS_PORT ssl backlog=4096;
+    ssl_certificate $TLS_DIR/cert.pem;
+    ssl_certificate_key $TLS_DIR/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_tickets on;
+    location / {
+      proxy_pass http://127.0.0.1:$ECHO_PORT;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_set_header Host \$host;
+      proxy_read_timeout 3600s;
+      proxy_send_timeout 3600s;
+    }
+  }
 }
 EOF
 }
@@ -455,6 +508,9 @@ defaults
 frontend ws
   bind 127.0.0.1:$PORT
   default_backend echo
+frontend wss
+  bind 127.0.0.1:$TLS_PORT ssl crt $TLS_DIR/combined.pem alpn http/1.1
+  default_backend echo
 backend echo
   server echo1 127.0.0.1:$ECHO_PORT
 EOF
@@ -472,8 +528,17 @@ access_log = "off"
 [[listeners]]
 name = "public"
 listen = "127.0.0.1:$PORT"
+[[listeners]]
+name = "secure"
+listen = "127.0.0.1:$TLS_PORT"
+  [listeners.tls]
+  cert = "$TLS_DIR/cert.pem"
+  key = "$TLS_DIR/key.pem"
 [[routes]]
 listener = "public"
+pool = "echo"
+[[routes]]
+listener = "secure"
 pool = "echo"
 [[pools]]
 name = "echo"
@@ -493,6 +558,8 @@ start_proxy() {
     return 0
   fi
   PORT=$(free_port)
+  TLS_PORT=$(free_port)
+  while [ "$TLS_PORT" = "$PORT" ]; do TLS_PORT=$(free_port); done
   case $config in
   nginx)
     write_nginx_conf
@@ -514,7 +581,7 @@ start_proxy() {
       die "wsgate did not start"
     }
   else
-    wait_for_port "$PORT" "$PROXY_PID" || {
+    { wait_for_port "$PORT" "$PROXY_PID" && wait_for_port "$TLS_PORT" "$PROXY_PID"; } || {
       cat "$WORK/$name.err" "$WORK/nginx-$REP.log" 2>/dev/null >&2
       die "$config did not start"
     }
@@ -570,6 +637,11 @@ summary() {
     "errors $(field "$2" errors)" ;;
   flood) echo "$(field "$2" mb_per_s) MB/s, errors $(field "$2" errors)" ;;
   idle) echo "$(field "$2" open) open, $(field "$2" rss_per_conn_kib) KiB/conn, errors $(field "$2" errors)" ;;
+  wss64) echo "$(field "$2" msgs_per_s) msgs/s p99 $(field "$2" p99_us) us," \
+    "cpu/1M $(field "$2" proxy_cpu_s_per_million) s, $(sfield "$2" tls), errors $(field "$2" errors)" ;;
+  wsshs | wssres) echo "$(field "$2" upgrades_per_s) handshakes/s," \
+    "cpu/1M $(field "$2" proxy_cpu_s_per_million) s, resumed $(field "$2" tls_resumed)" \
+    "of $(field "$2" tls_handshakes), errors $(field "$2" errors)" ;;
   esac
 }
 
@@ -587,6 +659,13 @@ run_config() {
     --duration "$FLOOD_DURATION" --warmup "$WARMUP"
   if [ "$config" != direct ]; then
     measure "$config" idle "$rep" --mode idle --connections "$IDLE_CONNS" --duration "$IDLE_HOLD"
+    # wss: the backend has no TLS, so there is no direct column.
+    measure "$config" wss64 "$rep" --port "$TLS_PORT" --tls --mode echo --connections 100 \
+      --size 64 --text --duration "$DURATION" --warmup "$WARMUP"
+    measure "$config" wsshs "$rep" --port "$TLS_PORT" --tls --mode handshake --connections 20 \
+      --duration "$DURATION" --warmup "$WARMUP"
+    measure "$config" wssres "$rep" --port "$TLS_PORT" --tls-resume --mode handshake \
+      --connections 20 --duration "$DURATION" --warmup "$WARMUP"
   fi
   if ! kill -0 "$PROXY_PID" 2>/dev/null && [ "$config" != direct ]; then
     log "$config (pid $PROXY_PID) exited during the tests; its output is kept in $LOGS"

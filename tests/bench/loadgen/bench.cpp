@@ -22,16 +22,15 @@ constexpr double kDrainGraceSeconds = 5;
 // Echo and idle wait at most this long for every connection to open.
 constexpr double kOpeningLimitSeconds = 120;
 
-// Resumption: keeps the first session a server ticket arrived for (at SSL_free OpenSSL marks
-// the session of a connection closed without close_notify unresumable, so it is taken here).
+// Resumption: keeps a copy of the first session a server ticket arrived for. A copy, because
+// SSL_free marks the session of a connection closed without close_notify unresumable.
 int onNewSession(SSL* ssl, SSL_SESSION* session) {
   auto* target = static_cast<Target*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
-  if (!target->tls_resume || target->tls_session != nullptr ||
-      SSL_SESSION_is_resumable(session) != 1) {
-    return 0; // not kept: OpenSSL drops its reference
+  if (target->tls_resume && target->tls_session == nullptr &&
+      SSL_SESSION_is_resumable(session) == 1) {
+    target->tls_session = SSL_SESSION_dup(session);
   }
-  target->tls_session = session;
-  return 1; // the reference is ours
+  return 0; // OpenSSL keeps its own reference
 }
 
 double seconds(uint64_t from_ns, uint64_t to_ns) {

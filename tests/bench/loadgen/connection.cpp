@@ -149,13 +149,22 @@ bool Connection::setupTls() {
     SSL_set_tlsext_host_name(ssl_, target_.tls_server_name.c_str());
   }
   if (target_.tls_resume && target_.tls_session != nullptr) {
-    SSL_set_session(ssl_, target_.tls_session);
+    // A copy per connection: a TLS 1.3 client that receives a new ticket marks the session it
+    // resumed unresumable, which would end resumption for every later connection.
+    SSL_SESSION* copy = SSL_SESSION_dup(target_.tls_session);
+    if (copy != nullptr) {
+      SSL_set_session(ssl_, copy);
+      SSL_SESSION_free(copy); // the connection holds its own reference
+    }
   }
   return true;
 }
 
 void Connection::freeTls() {
   if (ssl_ == nullptr) return;
+  // The cycle ended with the WebSocket close handshake: mark the TLS connection as shut down,
+  // or SSL_free would flag its session (possibly the one every connection resumes) unresumable.
+  SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   SSL_free(ssl_); // frees both BIOs
   ssl_ = nullptr;
   rbio_ = wbio_ = nullptr;

@@ -1,12 +1,44 @@
 #include "common/http/head_scanner.h"
 
+#include <cstring>
+
 namespace wsgate::http {
 
+namespace {
+
+// Offset of the first CR or LF in [from, size), or size.
+std::size_t lineEnd(const uint8_t* data, std::size_t from, std::size_t size) {
+  const std::size_t length = size - from;
+  const void* cr = std::memchr(data + from, '\r', length);
+  const std::size_t until =
+      cr != nullptr ? static_cast<std::size_t>(static_cast<const uint8_t*>(cr) - data) : size;
+  const void* lf = std::memchr(data + from, '\n', until - from);
+  return lf != nullptr ? static_cast<std::size_t>(static_cast<const uint8_t*>(lf) - data) : until;
+}
+
+} // namespace
+
 HeadScanner::Result HeadScanner::scan(std::span<const uint8_t> bytes) {
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    if (state_ == State::StartLine || state_ == State::Header) {
+      // Inside a line, a byte other than CR or LF only counts toward the limits: skip the run
+      // up to the line's end at once when it stays within them. A run that would break a limit
+      // goes byte by byte below, which finds the exact offending byte.
+      const std::size_t end = lineEnd(bytes.data(), i, bytes.size());
+      const std::size_t run = end - i;
+      if (run > 0 && total_ + run <= limits_.max_header_bytes &&
+          line_length_ + run <= limits_.max_header_line) {
+        total_ += run;
+        line_length_ += run;
+        i = end;
+        continue;
+      }
+    }
     const HeadError error = step(bytes[i]);
     if (error != HeadError::None) return Result{error, i, false};
     if (state_ == State::Done) return Result{HeadError::None, i + 1, true};
+    ++i;
   }
   return Result{HeadError::None, bytes.size(), false};
 }

@@ -19,6 +19,7 @@
 #   wss64     64 B text messages over wss, 100 connections: msgs/s, p99, proxy CPU/msg
 #   wsshs     connect + full TLS handshake + upgrade + close, 20 connections: handshakes/s
 #   wssres    the same with every handshake resuming a session ticket
+#   wssidle   5000 wss connections held open (resumed handshakes): RSS growth per connection
 # and prints a Markdown table of the medians with wsgate's ratio to the best of nginx and
 # HAProxy. Every JSON result line is kept in build-bench/bench/. `--configs` takes a comma list
 # of direct, nginx, haproxy, wsgate and wsgate2 (wsgate with 2 workers, not run by default).
@@ -97,6 +98,7 @@ table_values() {
     wss64) pairs="wss64_msgs=msgs_per_s wss64_p99=p99_us wss64_cpu=proxy_cpu_s_per_million" ;;
     wsshs) pairs="wsshs_rate=upgrades_per_s wsshs_cpu=proxy_cpu_s_per_million" ;;
     wssres) pairs="wssres_rate=upgrades_per_s wssres_cpu=proxy_cpu_s_per_million" ;;
+    wssidle) pairs="wssidle_kib=rss_per_conn_kib" ;;
     *) pairs="" ;;
     esac
     for pair in $pairs; do
@@ -225,6 +227,7 @@ print_table() {
   row "proxy CPU s per 1M full handshakes" wsshs_cpu 0 min ""
   row "wss resumed handshakes/s, 20 conns" wssres_rate 0 max ""
   row "proxy CPU s per 1M resumed handshakes" wssres_cpu 0 min ""
+  row "wss idle RSS per connection (KiB)" wssidle_kib 2 min ""
   row "errors (all tests, all repetitions)" errors 0 none ""
   rm -f "$values" "$MEDIANS"
 }
@@ -636,13 +639,21 @@ summary() {
   handshake) echo "$(field "$2" upgrades_per_s) upgrades/s p99 $(field "$2" p99_us) us," \
     "errors $(field "$2" errors)" ;;
   flood) echo "$(field "$2" mb_per_s) MB/s, errors $(field "$2" errors)" ;;
-  idle) echo "$(field "$2" open) open, $(field "$2" rss_per_conn_kib) KiB/conn, errors $(field "$2" errors)" ;;
+  idle | wssidle) echo "$(field "$2" open) open, $(field "$2" rss_per_conn_kib) KiB/conn, errors $(field "$2" errors)" ;;
   wss64) echo "$(field "$2" msgs_per_s) msgs/s p99 $(field "$2" p99_us) us," \
     "cpu/1M $(field "$2" proxy_cpu_s_per_million) s, $(sfield "$2" tls), errors $(field "$2" errors)" ;;
   wsshs | wssres) echo "$(field "$2" upgrades_per_s) handshakes/s," \
     "cpu/1M $(field "$2" proxy_cpu_s_per_million) s, resumed $(field "$2" tls_resumed)" \
     "of $(field "$2" tls_handshakes), errors $(field "$2" errors)" ;;
   esac
+}
+
+# Records an error line when the proxy of configuration $1 died during repetition $2's tests.
+check_alive() {
+  if [ "$1" != direct ] && ! kill -0 "$PROXY_PID" 2>/dev/null; then
+    log "$1 (pid $PROXY_PID) exited during the tests; its output is kept in $LOGS"
+    echo "{\"label\":\"$1/proxy/$2\",\"errors\":1,\"proxy_exited\":true}" >>"$RESULTS"
+  fi
 }
 
 run_config() {
@@ -659,18 +670,21 @@ run_config() {
     --duration "$FLOOD_DURATION" --warmup "$WARMUP"
   if [ "$config" != direct ]; then
     measure "$config" idle "$rep" --mode idle --connections "$IDLE_CONNS" --duration "$IDLE_HOLD"
-    # wss: the backend has no TLS, so there is no direct column.
+    # wss, on a fresh proxy process (so the wss idle test does not reuse the heap the plain one
+    # freed). The backend has no TLS, so there is no direct column.
+    check_alive "$config" "$rep"
+    stop_proxy
+    start_proxy "$config"
     measure "$config" wss64 "$rep" --port "$TLS_PORT" --tls --mode echo --connections 100 \
       --size 64 --text --duration "$DURATION" --warmup "$WARMUP"
     measure "$config" wsshs "$rep" --port "$TLS_PORT" --tls --mode handshake --connections 20 \
       --duration "$DURATION" --warmup "$WARMUP"
     measure "$config" wssres "$rep" --port "$TLS_PORT" --tls-resume --mode handshake \
       --connections 20 --duration "$DURATION" --warmup "$WARMUP"
+    measure "$config" wssidle "$rep" --port "$TLS_PORT" --tls-resume --mode idle \
+      --connections "$IDLE_CONNS" --duration "$IDLE_HOLD"
   fi
-  if ! kill -0 "$PROXY_PID" 2>/dev/null && [ "$config" != direct ]; then
-    log "$config (pid $PROXY_PID) exited during the tests; its output is kept in $LOGS"
-    echo "{\"label\":\"$config/proxy/$rep\",\"errors\":1,\"proxy_exited\":true}" >>"$RESULTS"
-  fi
+  check_alive "$config" "$rep"
   stop_proxy
 }
 

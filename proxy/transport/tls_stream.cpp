@@ -108,6 +108,7 @@ std::unique_ptr<TlsStream> TlsStream::server(uv_loop_t* loop, BufferPool& pool,
   SSL* ssl = SSL_new(tls->defaultContext());
   if (ssl == nullptr || !attachBios(ssl)) {
     SSL_free(ssl);
+    ERR_clear_error(); // the error queue stays empty between events (see readPlaintext)
     return nullptr;
   }
   SSL_set_accept_state(ssl);
@@ -143,6 +144,7 @@ std::unique_ptr<TlsStream> TlsStream::client(uv_loop_t* loop, BufferPool& pool,
     return nullptr;
   }
   SSL_set_connect_state(ssl);
+  ERR_clear_error(); // nothing may stay queued for the reads of other streams
   std::unique_ptr<TlsStream> stream(
       new TlsStream(loop, pool, events, Role::Client, ssl,
                     std::move(pool_name) + " " + config::formatAddress(backend.address)));
@@ -370,12 +372,16 @@ void TlsStream::advance() {
   if (state_ == State::Open && !closing_) readPlaintext();
 }
 
+// SSL_get_error() takes any queued error for this call's own, so the thread's error queue must
+// be empty before SSL_read: every path of this class that can leave an error drains or clears
+// it before returning to the loop (failures drain it for their message; the handshake, which
+// may leave stray entries on success, clears it). Clearing it on every read instead costs a
+// walk over the whole queue each time.
 void TlsStream::readPlaintext() {
   while (reading_ && !closing_ && state_ == State::Open) {
     Block* block = pool_.acquire();
     std::size_t filled = 0;
     int ssl_error = SSL_ERROR_NONE;
-    ERR_clear_error();
     while (filled < kBlockSize) {
       std::size_t n = 0;
       if (SSL_read_ex(ssl_, block->data.data() + filled, kBlockSize - filled, &n) != 1) {
@@ -468,6 +474,7 @@ void TlsStream::handshake() {
   // Send what the handshake produced, an alert included when it failed.
   flushOutput();
   if (rc == 1) {
+    ERR_clear_error(); // what a successful handshake left must not fail a later read
     onHandshakeDone();
     return;
   }
@@ -675,7 +682,8 @@ int TlsStream::encrypt(const uv_buf_t* bufs, unsigned count) {
     bufs = &one;
     count = 1;
   }
-  ERR_clear_error();
+  // No ERR_clear_error(): the queue is empty here (see readPlaintext), and a failure is a
+  // failure whatever SSL_get_error() would say.
   for (unsigned i = 0; i < count; ++i) {
     if (bufs[i].len == 0) continue;
     std::size_t written = 0;

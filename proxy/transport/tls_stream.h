@@ -100,6 +100,8 @@ private:
   void handshakeFailed(int ssl_error);
   void readPlaintext();
   int encrypt(const uv_buf_t* bufs, unsigned count);
+  // The BIOs' side (tls_stream_bio.cpp).
+  void takeInput(Block* block, std::size_t length);
   std::size_t readCiphertext(uint8_t* out, std::size_t size);
   std::size_t inputBytes() const;
   void releaseInput();

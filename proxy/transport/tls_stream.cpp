@@ -67,16 +67,16 @@ TlsStream::TlsStream(uv_loop_t* loop, BufferPool& pool, StreamEvents& events, Ro
       label_(std::move(label)) {
   uv_idle_init(loop, &resume_);
   resume_.data = this;
-  rbio_ = BIO_new(BIO_s_mem());
-  wbio_ = BIO_new(BIO_s_mem());
-  // An empty read BIO means "wait for more", never end of file.
-  BIO_set_mem_eof_return(rbio_, -1);
-  BIO_set_mem_eof_return(wbio_, -1);
-  SSL_set_bio(ssl_, rbio_, wbio_);
+  // Before the handshake the write BIO is ours (OpenSSL puts a buffering BIO in front of it
+  // only while the handshake runs).
+  BIO_set_data(SSL_get_rbio(ssl_), this);
+  BIO_set_data(SSL_get_wbio(ssl_), this);
 }
 
 TlsStream::~TlsStream() {
   SSL_free(ssl_);
+  releaseInput(); // nothing is left after close(); this covers a stream never closed
+  if (output_block_ != nullptr) pool_.release(output_block_);
 }
 
 std::unique_ptr<TlsStream> TlsStream::server(uv_loop_t* loop, BufferPool& pool,
@@ -84,7 +84,11 @@ std::unique_ptr<TlsStream> TlsStream::server(uv_loop_t* loop, BufferPool& pool,
                                              std::shared_ptr<const ServerTls> tls,
                                              std::string listener) {
   SSL* ssl = SSL_new(tls->defaultContext());
-  if (ssl == nullptr) return nullptr;
+  if (ssl == nullptr || !attachBios(ssl)) {
+    SSL_free(ssl);
+    ERR_clear_error(); // the error queue stays empty between events (see readPlaintext)
+    return nullptr;
+  }
   SSL_set_accept_state(ssl);
   std::unique_ptr<TlsStream> stream(
       new TlsStream(loop, pool, events, Role::Server, ssl, std::move(listener)));
@@ -99,8 +103,9 @@ std::unique_ptr<TlsStream> TlsStream::client(uv_loop_t* loop, BufferPool& pool,
                                              std::string& error) {
   ERR_clear_error();
   SSL* ssl = SSL_new(tls->context());
-  if (ssl == nullptr) {
+  if (ssl == nullptr || !attachBios(ssl)) {
     error = "cannot create a TLS connection: " + drainOpenSslErrors();
+    SSL_free(ssl);
     return nullptr;
   }
   const std::string& host = backend.address.host;
@@ -117,6 +122,7 @@ std::unique_ptr<TlsStream> TlsStream::client(uv_loop_t* loop, BufferPool& pool,
     return nullptr;
   }
   SSL_set_connect_state(ssl);
+  ERR_clear_error(); // nothing may stay queued for the reads of other streams
   std::unique_ptr<TlsStream> stream(
       new TlsStream(loop, pool, events, Role::Client, ssl,
                     std::move(pool_name) + " " + config::formatAddress(backend.address)));
@@ -158,7 +164,7 @@ int TlsStream::updateTcpRead() {
 }
 
 bool TlsStream::buffered() const {
-  return SSL_has_pending(ssl_) == 1 || BIO_ctrl_pending(rbio_) > 0;
+  return SSL_has_pending(ssl_) == 1 || inputBytes() > 0;
 }
 
 void TlsStream::onResume(uv_idle_t* handle) {
@@ -174,13 +180,7 @@ void TlsStream::onStreamData(Stream&, Block* block, std::size_t length) {
     std::memcpy(first_bytes_ + first_length_, block->data.data(), n);
     first_length_ += n;
   }
-  // A memory BIO grows as needed; it fails only when memory runs out.
-  if (BIO_write(rbio_, block->data.data(), static_cast<int>(length)) != static_cast<int>(length)) {
-    error_ = "out of memory for TLS input";
-    setState(State::Failed);
-    reportEnd(UV_ENOMEM);
-    return;
-  }
+  takeInput(block, length);
   advance();
 }
 
@@ -189,12 +189,16 @@ void TlsStream::advance() {
   if (state_ == State::Open && !closing_) readPlaintext();
 }
 
+// SSL_get_error() takes any queued error for this call's own, so the thread's error queue must
+// be empty before SSL_read: every path of this class that can leave an error drains or clears
+// it before returning to the loop (failures drain it for their message; the handshake, which
+// may leave stray entries on success, clears it). Clearing it on every read instead costs a
+// walk over the whole queue each time.
 void TlsStream::readPlaintext() {
   while (reading_ && !closing_ && state_ == State::Open) {
     Block* block = pool_.acquire();
     std::size_t filled = 0;
     int ssl_error = SSL_ERROR_NONE;
-    ERR_clear_error();
     while (filled < kBlockSize) {
       std::size_t n = 0;
       if (SSL_read_ex(ssl_, block->data.data() + filled, kBlockSize - filled, &n) != 1) {
@@ -287,6 +291,7 @@ void TlsStream::handshake() {
   // Send what the handshake produced, an alert included when it failed.
   flushOutput();
   if (rc == 1) {
+    ERR_clear_error(); // what a successful handshake left must not fail a later read
     onHandshakeDone();
     return;
   }
@@ -494,12 +499,14 @@ int TlsStream::encrypt(const uv_buf_t* bufs, unsigned count) {
     bufs = &one;
     count = 1;
   }
-  ERR_clear_error();
+  // No ERR_clear_error(): the queue is empty here (see readPlaintext), and a failure is a
+  // failure whatever SSL_get_error() would say.
   for (unsigned i = 0; i < count; ++i) {
     if (bufs[i].len == 0) continue;
     std::size_t written = 0;
     // The write BIO takes everything: SSL_write never waits here.
     if (SSL_write_ex(ssl_, bufs[i].base, bufs[i].len, &written) != 1) {
+      flushOutput(); // an alert, if OpenSSL made one
       const std::string openssl = drainOpenSslErrors();
       error_ = "TLS write failed: " + (openssl.empty() ? std::string("unknown error") : openssl);
       setState(State::Failed);
@@ -508,23 +515,6 @@ int TlsStream::encrypt(const uv_buf_t* bufs, unsigned count) {
     }
   }
   return flushOutput();
-}
-
-int TlsStream::flushOutput() {
-  while (BIO_ctrl_pending(wbio_) > 0) {
-    Block* block = pool_.acquire();
-    const int n = BIO_read(wbio_, block->data.data(), static_cast<int>(kBlockSize));
-    int rc = 0;
-    if (n > 0) {
-      const uv_buf_t buf =
-          uv_buf_init(reinterpret_cast<char*>(block->data.data()), static_cast<unsigned>(n));
-      rc = tcp_.writeBlock(block, &buf, 1);
-    }
-    pool_.release(block);
-    if (n <= 0) break;
-    if (rc != 0) return rc;
-  }
-  return 0;
 }
 
 void TlsStream::sendCloseNotify() {
@@ -561,6 +551,7 @@ void TlsStream::close() {
   if (state_ == State::Open) sendCloseNotify();
   closing_ = true;
   reading_ = false;
+  releaseInput(); // nothing reads it any more
   closes_pending_ = 2;
   uv_close(reinterpret_cast<uv_handle_t*>(&resume_), &TlsStream::onResumeClosed);
   tcp_.close();

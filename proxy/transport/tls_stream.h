@@ -12,11 +12,15 @@
 
 namespace wsgate::proxy {
 
-// TLS over a TcpStream through two memory BIOs: ciphertext the TCP stream reads goes into the
-// read BIO, SSL_read turns it into plaintext blocks for the owner; plaintext the owner writes
-// goes through SSL_write into the write BIO, which is drained into the TCP stream. Everything
-// runs on the worker's loop: nothing blocks, no thread, no busy loop (the TCP stream reads
-// only while the handshake runs or the owner reads).
+// TLS over a TcpStream through two BIOs of our own, which hold no buffer of their own:
+// - input: OpenSSL reads ciphertext straight from the pooled block the TCP stream read into.
+//   What it has not read when the event returns (the owner stopped reading) stays in that
+//   block, referenced; nothing is held once everything is read.
+// - output: the records SSL_write makes go straight into a pooled block, handed to the TCP
+//   stream (without a copy) when full and at the end of each operation (flushOutput).
+// SSL_read turns the ciphertext into plaintext blocks for the owner. Everything runs on the
+// worker's loop: nothing blocks, no thread, no busy loop (the TCP stream reads only while the
+// handshake runs or the owner reads).
 //
 // The owner sees a Stream like TcpStream: a server stream reports data only after its
 // handshake, and a client stream reports onStreamConnect only once its handshake is complete
@@ -61,6 +65,9 @@ public:
   TcpStream& tcp() override { return tcp_; }
   std::string lastError() const override { return error_; }
   State state() const { return state_; }
+  // Memory held for ciphertext between events (blocks and the carried-over input): 0 unless
+  // the owner stopped reading with ciphertext still unread.
+  std::size_t heldBytes() const;
 
 private:
   enum class Role : uint8_t { Server, Client };
@@ -69,6 +76,14 @@ private:
 
   TlsStream(uv_loop_t* loop, BufferPool& pool, StreamEvents& events, Role role, SSL* ssl,
             std::string label);
+  // Gives `ssl` an input and an output BIO (not yet bound to a stream); false when OpenSSL
+  // cannot make them.
+  static bool attachBios(SSL* ssl);
+  // The BIOs' callbacks; the BIO's data is the stream.
+  static int bioRead(BIO* bio, char* out, int size);
+  static int bioWrite(BIO* bio, const char* in, int size);
+  static long inputCtrl(BIO* bio, int cmd, long num, void* ptr);
+  static long outputCtrl(BIO* bio, int cmd, long num, void* ptr);
 
   // From the TCP stream underneath.
   void onStreamConnect(Stream& stream, int status) override;
@@ -85,6 +100,13 @@ private:
   void handshakeFailed(int ssl_error);
   void readPlaintext();
   int encrypt(const uv_buf_t* bufs, unsigned count);
+  // The BIOs' side (tls_stream_bio.cpp).
+  void takeInput(Block* block, std::size_t length);
+  std::size_t readCiphertext(uint8_t* out, std::size_t size);
+  std::size_t inputBytes() const;
+  void releaseInput();
+  void appendOutput(const uint8_t* bytes, std::size_t size);
+  void sendOutputBlock();
   int flushOutput();
   void sendCloseNotify();
   void reportEnd(int status);
@@ -106,8 +128,24 @@ private:
   Role role_;
   State state_;
   SSL* ssl_;
-  BIO* rbio_ = nullptr; // ciphertext from the peer (owned by ssl_)
-  BIO* wbio_ = nullptr; // ciphertext for the peer (owned by ssl_)
+  // Ciphertext from the peer not yet read by OpenSSL: first carry_[carry_read_, size()), then
+  // input_block_->data[input_offset_, input_end_). Each part is released the moment OpenSSL
+  // reads its last byte, so an idle stream holds neither. Bytes stay unread only when the
+  // owner stopped reading (a record cut short is read into OpenSSL's own buffer). carry_ is
+  // used only when a block arrives while the previous one still has unread bytes, in the one
+  // loop iteration between startRead() and the resume: those bytes move into carry_, so at
+  // most one block is held. carry_ does not grow from one such block to the next: the resume
+  // delivers a whole plaintext block, which takes at least the ciphertext one TCP read brings.
+  std::vector<uint8_t> carry_;
+  std::size_t carry_read_ = 0;
+  Block* input_block_ = nullptr; // referenced while it has unread bytes
+  std::size_t input_offset_ = 0;
+  std::size_t input_end_ = 0;
+  // Ciphertext for the peer: output_block_->data[0, output_length_), handed to the TCP stream
+  // when full and by flushOutput(), which every operation that runs OpenSSL ends with.
+  Block* output_block_ = nullptr;
+  std::size_t output_length_ = 0;
+  int output_error_ = 0; // the first TCP write failure since the last flushOutput()
   std::shared_ptr<const ServerTls> server_tls_;
   std::shared_ptr<const ClientTls> client_tls_;
   std::string label_;         // the listener, or the pool and backend, for logs

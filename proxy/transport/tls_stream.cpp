@@ -199,6 +199,9 @@ void TlsStream::readPlaintext() {
     Block* block = pool_.acquire();
     std::size_t filled = 0;
     int ssl_error = SSL_ERROR_NONE;
+    // The queue is kept empty between events; should anything on this thread have left an
+    // error, SSL_get_error would report it as this stream's failure.
+    if (ERR_peek_error() != 0) ERR_clear_error();
     while (filled < kBlockSize) {
       std::size_t n = 0;
       if (SSL_read_ex(ssl_, block->data.data() + filled, kBlockSize - filled, &n) != 1) {
@@ -206,6 +209,12 @@ void TlsStream::readPlaintext() {
         break;
       }
       filled += n;
+      if (SSL_pending(ssl_) == 0 && inputBytes() == 0) {
+        // Nothing decrypted is left and no ciphertext is buffered: another SSL_read could
+        // only answer WANT_READ (and would allocate and free its record buffer to say so).
+        ssl_error = SSL_ERROR_WANT_READ;
+        break;
+      }
     }
     // Reading may have produced records of its own (a key update answer, an alert).
     flushOutput();

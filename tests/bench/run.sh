@@ -553,8 +553,10 @@ ping_interval = "0s"
 EOF
 }
 
+# usage: start_proxy CONFIG [PHASE]; PHASE names a second start in the same repetition, so that
+# its output (and the ready line waited for) goes to a file of its own.
 start_proxy() {
-  local config=$1 kids name=$1-$REP
+  local config=$1 kids name=$1-$REP${2:+-$2}
   PROXY_PID='' WATCH=''
   if [ "$config" = direct ]; then
     PORT=$ECHO_PORT
@@ -674,7 +676,7 @@ run_config() {
     # freed). The backend has no TLS, so there is no direct column.
     check_alive "$config" "$rep"
     stop_proxy
-    start_proxy "$config"
+    start_proxy "$config" tls
     measure "$config" wss64 "$rep" --port "$TLS_PORT" --tls --mode echo --connections 100 \
       --size 64 --text --duration "$DURATION" --warmup "$WARMUP"
     measure "$config" wsshs "$rep" --port "$TLS_PORT" --tls --mode handshake --connections 20 \

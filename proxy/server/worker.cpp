@@ -61,8 +61,8 @@ void Worker::answerConnections() {
   }
   for (const auto& request : requests) {
     std::vector<metrics::ConnectionInfo> connections;
-    connections.reserve(sessions_.size());
-    for (const Session* session : sessions_) {
+    connections.reserve(session_count_);
+    for (const Session* session = sessions_; session != nullptr; session = session->next_) {
       metrics::ConnectionInfo info = session->describe();
       if (!request->route().empty() && info.route != request->route()) continue;
       connections.push_back(std::move(info));
@@ -133,14 +133,43 @@ void Worker::onConnection(uv_stream_t* server, int status) {
   if (socket->listener_index >= config->listeners.size()) return;
   const bool admitted = self.shared_.admitConnection(config->server.max_connections);
   auto* session = new Session(self, socket->listener_index, std::move(config));
-  self.sessions_.insert(session);
+  self.link(session);
   session->accept(server, !admitted);
 }
 
 void Worker::sessionEnded(Session* session) {
-  sessions_.erase(session);
+  unlink(session);
   delete session;
   maybeFinish();
+}
+
+void Worker::link(Session* session) {
+  session->prev_ = nullptr;
+  session->next_ = sessions_;
+  if (sessions_ != nullptr) sessions_->prev_ = session;
+  sessions_ = session;
+  ++session_count_;
+}
+
+void Worker::unlink(Session* session) {
+  if (walk_next_ == session) walk_next_ = session->next_;
+  if (session->prev_ != nullptr) {
+    session->prev_->next_ = session->next_;
+  } else {
+    sessions_ = session->next_;
+  }
+  if (session->next_ != nullptr) session->next_->prev_ = session->prev_;
+  session->prev_ = session->next_ = nullptr;
+  --session_count_;
+}
+
+template <typename Action> void Worker::forEachSession(Action action) {
+  // Sessions linked during the walk go to the front and are not visited.
+  for (Session* session = sessions_; session != nullptr; session = walk_next_) {
+    walk_next_ = session->next_;
+    action(*session);
+  }
+  walk_next_ = nullptr;
 }
 
 void Worker::onAsync(uv_async_t* handle) {
@@ -179,11 +208,7 @@ void Worker::drain() {
   if (draining_) return;
   draining_ = true;
   closeListeners();
-  // Copy: sessions may end (and leave the set) while being drained.
-  const std::vector<Session*> sessions(sessions_.begin(), sessions_.end());
-  for (Session* session : sessions) {
-    if (sessions_.count(session) != 0) session->drain();
-  }
+  forEachSession([](Session& session) { session.drain(); });
   maybeFinish();
 }
 
@@ -191,15 +216,12 @@ void Worker::stop() {
   stopping_ = true;
   draining_ = true;
   closeListeners();
-  const std::vector<Session*> sessions(sessions_.begin(), sessions_.end());
-  for (Session* session : sessions) {
-    if (sessions_.count(session) != 0) session->abort();
-  }
+  forEachSession([](Session& session) { session.abort(); });
   maybeFinish();
 }
 
 void Worker::maybeFinish() {
-  if (!draining_ || !sessions_.empty() || handles_closed_) return;
+  if (!draining_ || sessions_ != nullptr || handles_closed_) return;
   handles_closed_ = true;
   closeListeners();
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);

@@ -14,7 +14,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_set>
 #include <uv.h>
 #include <vector>
 
@@ -54,7 +53,7 @@ public:
   bool draining() const { return draining_; }
   Balancer& balancer(const config::Pool& pool);
   void sessionEnded(Session* session);
-  std::size_t sessionCount() const { return sessions_.size(); }
+  std::size_t sessionCount() const { return session_count_; }
   metrics::WorkerStats& stats() { return stats_; }
 
 private:
@@ -93,9 +92,19 @@ private:
   metrics::WorkerStats stats_;
   std::unique_ptr<TimerWheel> wheel_;
   std::vector<std::unique_ptr<ListenSocket>> listeners_;
-  std::unordered_set<Session*> sessions_;
+  // Every live session, in an intrusive list (Session::prev_/next_): no node to allocate per
+  // connection. walk_next_ is the next session of a walk that may end sessions (drain, stop);
+  // unlinking that session moves it on.
+  Session* sessions_ = nullptr;
+  Session* walk_next_ = nullptr;
+  std::size_t session_count_ = 0;
   std::map<std::string, std::unique_ptr<Balancer>> balancers_;
   std::function<void()> on_finished_;
+  void link(Session* session);
+  void unlink(Session* session);
+  // Calls `action` on every session; a session may end (and be deleted) during the walk.
+  template <typename Action> void forEachSession(Action action);
+
   std::mutex async_mutex_;
   bool async_open_ = true; // post() may signal async_ (guarded by async_mutex_)
   std::vector<std::shared_ptr<metrics::ConnectionsRequest>> connection_requests_; // async_mutex_

@@ -90,6 +90,7 @@ public:
 
 private:
   friend class Relay;
+  friend class Worker; // links sessions into its list
   // How long the lingering close after an HTTP error waits for the client's FIN.
   static constexpr uint64_t kLingerMs = 2000;
   enum Timer : int {
@@ -231,6 +232,8 @@ private:
   int open_handles_ = 0;
   const char* violation_ = nullptr; // kindOf() of the policy violation that ended the session
   std::vector<std::unique_ptr<Stream>> retired_; // backend attempts whose handles are closing
+  Session* prev_ = nullptr;                      // the worker's list of live sessions
+  Session* next_ = nullptr;
 };
 
 } // namespace wsgate::proxy

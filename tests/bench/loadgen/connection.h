@@ -83,9 +83,9 @@ public:
 };
 
 // One client WebSocket connection of the load generator: TCP connect, TLS handshake (wss, over
-// two memory BIOs), upgrade request, checked 101, frames from the server parsed (sizes and RFC 6455 rules; UTF-8 is not validated), pings
-// answered, close handshake. A connection runs in cycles: start() to onClosed(), then it may
-// be started again with a fresh handle.
+// two memory BIOs), upgrade request, checked 101, frames from the server parsed (sizes and RFC 6455
+// rules; UTF-8 is not validated), pings answered, close handshake. A connection runs in cycles:
+// start() to onClosed(), then it may be started again with a fresh handle.
 //
 // Writes are tried at once (uv_try_write); what the socket refuses is queued with uv_write.
 // Bytes passed to send() must outlive the write (the benchmarks send frames they own).
@@ -93,15 +93,15 @@ class Connection : private ws::FrameSink {
 public:
   // Transitions happen in setState() only.
   enum class State : uint8_t {
-    Idle,        // no handle: before start(), or after the close callback
-    Connecting,  // TCP connect in progress
+    Idle,         // no handle: before start(), or after the close callback
+    Connecting,   // TCP connect in progress
     TlsHandshake, // wss: the TLS handshake runs
-    Upgrading,   // upgrade request sent; reading the response head
-    Open,        // WebSocket open
-    CloseSent,   // our close frame is out; frames are read until the server's close
-    AwaitingEof, // close frames exchanged; waiting for the server to end TCP (so TIME_WAIT
-                 // stays on the server side and client ports are not exhausted)
-    Closing,     // uv_close called; waiting for its callback (transient)
+    Upgrading,    // upgrade request sent; reading the response head
+    Open,         // WebSocket open
+    CloseSent,    // our close frame is out; frames are read until the server's close
+    AwaitingEof,  // close frames exchanged; waiting for the server to end TCP (so TIME_WAIT
+                  // stays on the server side and client ports are not exhausted)
+    Closing,      // uv_close called; waiting for its callback (transient)
   };
   static const char* toString(State state);
 
@@ -183,9 +183,9 @@ private:
   ws::Opcode message_opcode_ = ws::Opcode::Continuation;
   uint64_t message_size_ = 0;
   uint64_t message_seen_ = 0; // payload bytes of the current message passed to onPayload
-  SSL* ssl_ = nullptr; // wss only; owns the two memory BIOs
-  BIO* rbio_ = nullptr; // ciphertext from the server
-  BIO* wbio_ = nullptr; // ciphertext for the server
+  SSL* ssl_ = nullptr;        // wss only; owns the two memory BIOs
+  BIO* rbio_ = nullptr;       // ciphertext from the server
+  BIO* wbio_ = nullptr;       // ciphertext for the server
   std::vector<std::unique_ptr<WriteRequest>> free_requests_;
   int writes_in_flight_ = 0;
 };

@@ -22,6 +22,14 @@ struct Leg {
 
   const char* name; // "client" or "backend"
   std::unique_ptr<Stream> stream;
+  // The close that ended this leg: its code (1006 when TCP ended without one), reason and
+  // who sent it first ("client", "backend" or "proxy"). Code 0: not closing yet. The reason
+  // is allocated when the leg closes: an open leg (most of them, most of the time) holds none.
+  std::unique_ptr<std::string> close_reason;
+  const char* closed_by = "";
+  uint64_t bytes_in = 0; // bytes read from this peer
+  uint64_t messages_in = 0;
+  uint16_t close_code = 0;
   bool established = false;    // connected (backend) or accepted (client)
   bool close_received = false; // a close frame came from this peer
   bool close_sent = false;     // a close frame went to this peer (relayed or wsgate's own)
@@ -30,13 +38,6 @@ struct Leg {
   // The peer broke the protocol: its connection is failed (RFC 6455 section 7.1.7), so once
   // wsgate's close frame is out, its reply is not awaited.
   bool failing = false;
-  // The close that ended this leg: its code (1006 when TCP ended without one), reason and
-  // who sent it first ("client", "backend" or "proxy"). Code 0: not closing yet.
-  uint16_t close_code = 0;
-  std::string close_reason;
-  const char* closed_by = "";
-  uint64_t bytes_in = 0; // bytes read from this peer
-  uint64_t messages_in = 0;
 
   bool closeDone() const {
     return (close_received && close_sent) || ended || (failing && close_sent);
@@ -44,8 +45,11 @@ struct Leg {
   void recordClose(uint16_t code, std::string_view reason, const char* by) {
     if (close_code != 0) return;
     close_code = code;
-    close_reason.assign(reason);
+    close_reason = std::make_unique<std::string>(reason);
     closed_by = by;
+  }
+  std::string_view closeReason() const {
+    return close_reason ? std::string_view(*close_reason) : std::string_view();
   }
 };
 

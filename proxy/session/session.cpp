@@ -627,14 +627,14 @@ void Session::writeAccessLog() {
   if (protocol_) line.str("subprotocol", *protocol_);
   if (client_.close_code != 0) {
     line.num("client_close_code", client_.close_code)
-        .str("client_close_reason", client_.close_reason)
+        .str("client_close_reason", client_.closeReason())
         .str("client_closed_by", client_.closed_by);
   } else {
     line.null("client_close_code");
   }
   if (backend_.close_code != 0) {
     line.num("backend_close_code", backend_.close_code)
-        .str("backend_close_reason", backend_.close_reason)
+        .str("backend_close_reason", backend_.closeReason())
         .str("backend_closed_by", backend_.closed_by);
   } else {
     line.null("backend_close_code");

@@ -186,6 +186,9 @@ private:
   Termination termination_ = Termination::None;
   bool counted_ = false;    // holds a slot of server.max_connections
   bool ip_counted_ = false; // holds a slot of max_connections_per_ip for clientIp()
+  bool awaiting_pong_ = false;
+  int http_status_ = 0;
+  int open_handles_ = 0;
 
   Leg client_;
   Leg backend_;
@@ -207,7 +210,6 @@ private:
     uv_getaddrinfo_t resolve{};
   };
   std::unique_ptr<Handshake> handshake_;
-  int http_status_ = 0;
   std::string path_;
   std::string client_addr_;
   std::string upstream_addr_;
@@ -224,12 +226,10 @@ private:
   uint64_t last_activity_ms_ = 0;
   uint64_t ping_seq_ = 0;
   uint64_t ping_sent_ms_ = 0;
-  bool awaiting_pong_ = false;
   uint64_t last_client_rx_ms_ = 0;
   uint64_t rate_window_ = 0;
   uint64_t rate_count_ = 0;
   double last_rtt_ms_ = -1;
-  int open_handles_ = 0;
   const char* violation_ = nullptr; // kindOf() of the policy violation that ended the session
   std::vector<std::unique_ptr<Stream>> retired_; // backend attempts whose handles are closing
   Session* prev_ = nullptr;                      // the worker's list of live sessions

@@ -6,8 +6,8 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 
+import { rchar, untilReadingStops, vmRssKiB } from './lib/proc.mjs';
 import {
   collectMessages,
   connectWs,
@@ -41,15 +41,6 @@ const RELAY_POLICY = {
   ping_interval: '0s',
   idle_timeout: '0s',
 };
-
-function vmRssKiB(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m[1]);
-}
-
-function rchar(pid) {
-  return Number(/rchar:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))[1]);
-}
 
 // The access-log line of the connection made to `path` after mark `from`.
 function accessFor(gw, path, from) {
@@ -425,22 +416,11 @@ describe('relay', () => {
       manual: true,
     });
 
-    // The client reads nothing. Sample wsgate until it has stopped reading (its read counter
-    // stands still over 20 samples) or has read everything; record the peak RSS. The samples
-    // observe a state, they synchronise nothing: the assertions below hold at every sample.
-    let peakRss = rssBefore;
-    let lastRead = -1;
-    let still = 0;
-    let samples = 0;
-    for (; samples < 600 && still < 20; ++samples) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      peakRss = Math.max(peakRss, vmRssKiB(gw.pid));
-      const read = rchar(gw.pid) - readBefore;
-      still = read === lastRead ? still + 1 : 0;
-      lastRead = read;
-      if (read >= TOTAL) break;
-    }
-    const growthMiB = (peakRss - rssBefore) / 1024;
+    // The client reads nothing: wsgate must stop reading its backend with little read.
+    const { read: lastRead, growthMiB, samples } = await untilReadingStops(gw.pid, TOTAL, {
+      readBefore,
+      rssBefore,
+    });
     t.diagnostic(`paused client: wsgate read ${lastRead} bytes, RSS +${growthMiB.toFixed(2)} MiB, ${samples} samples`);
     assert.ok(lastRead < 64 * 1024 * 1024,
       `wsgate read ${lastRead} bytes from the backend while the client read nothing`);

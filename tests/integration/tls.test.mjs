@@ -9,8 +9,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 
+import { untilReadingStops } from './lib/proc.mjs';
 import {
   collectMessages,
   connectWs,
@@ -50,34 +51,6 @@ async function echoes(ws, payloads) {
     assert.equal(m.isBinary, Buffer.isBuffer(payload));
     assert.equal(sha256(m.data), sha256(Buffer.from(payload)), `echo of ${payload.length} bytes`);
   }
-}
-
-function rchar(pid) {
-  return Number(/rchar:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))[1]);
-}
-
-function vmRssKiB(pid) {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
-}
-
-// Samples wsgate until it stops reading (its read counter stands still over 20 samples of
-// 50 ms) and returns what it read and its peak RSS growth. The samples observe a state; they
-// synchronise nothing: the callers' assertions hold at every sample.
-async function untilReadingStops(pid, limit) {
-  const readBefore = rchar(pid);
-  const rssBefore = vmRssKiB(pid);
-  let peak = rssBefore;
-  let last = -1;
-  let still = 0;
-  for (let i = 0; i < 600 && still < 20; ++i) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    peak = Math.max(peak, vmRssKiB(pid));
-    const read = rchar(pid) - readBefore;
-    still = read === last ? still + 1 : 0;
-    last = read;
-    if (read >= limit) break;
-  }
-  return { read: last, growthMiB: (peak - rssBefore) / 1024 };
 }
 
 function tlsFailure(gw, pred, from = 0) {

@@ -444,8 +444,22 @@ PORT=      # where the generator connects
 TLS_PORT=  # the proxy's wss listener
 
 write_nginx_conf() {
-  local dir=$WORK/nginx
+  local dir=$WORK/nginx location
   mkdir -p "$dir/tmp"
+  # The same proxying for the ws and the wss server.
+  location=$(
+    cat <<EOF
+    location / {
+      proxy_pass http://127.0.0.1:$ECHO_PORT;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_set_header Host \$host;
+      proxy_read_timeout 3600s;
+      proxy_send_timeout 3600s;
+    }
+EOF
+  )
   cat >"$dir/nginx.conf" <<EOF
 # One worker, WebSocket reverse proxy to the echo backend; everything under $dir.
 daemon off;
@@ -465,15 +479,7 @@ http {
   scgi_temp_path $dir/tmp/scgi;
   server {
     listen 127.0.0.1:$PORT backlog=4096;
-    location / {
-      proxy_pass http://127.0.0.1:$ECHO_PORT;
-      proxy_http_version 1.1;
-      proxy_set_header Upgrade \$http_upgrade;
-      proxy_set_header Connection "upgrade";
-      proxy_set_header Host \$host;
-      proxy_read_timeout 3600s;
-      proxy_send_timeout 3600s;
-    }
+$location
   }
   server {
     listen 127.0.0.1:$TLS_PORT ssl backlog=4096;
@@ -481,15 +487,7 @@ http {
     ssl_certificate_key $TLS_DIR/key.pem;
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_session_tickets on;
-    location / {
-      proxy_pass http://127.0.0.1:$ECHO_PORT;
-      proxy_http_version 1.1;
-      proxy_set_header Upgrade \$http_upgrade;
-      proxy_set_header Connection "upgrade";
-      proxy_set_header Host \$host;
-      proxy_read_timeout 3600s;
-      proxy_send_timeout 3600s;
-    }
+$location
   }
 }
 EOF

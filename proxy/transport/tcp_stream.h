@@ -43,6 +43,8 @@ private:
   static void onShutdown(uv_shutdown_t* req, int status);
   static void onClose(uv_handle_t* handle);
   int queue(WriteRequest* request, const uv_buf_t* bufs, unsigned count);
+  void pickTrigger(std::size_t nread);
+  void setTrigger(bool edge);
 
   uv_tcp_t tcp_{};
   // Connect and shutdown requests are allocated when made and freed in their callbacks (which
@@ -52,6 +54,8 @@ private:
   Block* reading_block_ = nullptr; // handed to libuv by onAlloc, taken back in onRead
   bool closing_ = false;
   bool shutting_down_ = false;
+  bool edge_ = false;      // libuv's epoll registration switched to edge-triggered
+  uint8_t full_reads_ = 0; // reads in a row that filled a whole block
 };
 
 } // namespace wsgate::proxy

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # wsgate against nginx and HAProxy, side by side, on the loopback of this machine.
 #
-#   tests/bench/run.sh [--quick] [--reps N] [--duration S] [--configs LIST] [--build-dir DIR]
-#                      [--no-build] [--no-install] [--idle-connections N]
+#   tests/bench/run.sh [--quick] [--reps N] [--duration S] [--configs LIST] [--tests LIST]
+#                      [--build-dir DIR] [--no-build] [--no-install] [--idle-connections N]
 #   tests/bench/run.sh --table RESULTS.jsonl     (the table of an earlier run)
 #
 # Builds wsgate, the echo backend and the load generator (Release, in build-bench/), installs
@@ -22,7 +22,8 @@
 #   wssidle   5000 wss connections held open (resumed handshakes): RSS growth per connection
 # and prints a Markdown table of the medians with wsgate's ratio to the best of nginx and
 # HAProxy. Every JSON result line is kept in build-bench/bench/. `--configs` takes a comma list
-# of direct, nginx, haproxy, wsgate and wsgate2 (wsgate with 2 workers, not run by default).
+# of direct, nginx, haproxy, wsgate and wsgate2 (wsgate with 2 workers, not run by default);
+# `--tests` a comma list of the test names above (default: all), to repeat a few tests more often.
 # --quick: one repetition with 2 s windows (under a minute instead of about 5).
 #
 # It starts only its own processes, stops them by PID, listens on 127.0.0.1 only, and every
@@ -38,6 +39,8 @@ FLOOD_DURATION=3
 IDLE_HOLD=1
 IDLE_CONNS=5000
 CONFIGS="direct nginx haproxy wsgate"
+ALL_TESTS="echo64 echo64k handshake flood idle wss64 wsshs wssres wssidle"
+TESTS=$ALL_TESTS
 DO_BUILD=1
 DO_INSTALL=1
 TABLE_FROM=
@@ -55,6 +58,7 @@ while [ $# -gt 0 ]; do
   --reps) REPS=$2 && shift ;;
   --duration) DURATION=$2 && shift ;;
   --configs) CONFIGS=${2//,/ } && shift ;;
+  --tests) TESTS=${2//,/ } && shift ;;
   --build-dir) BUILD_DIR=$(realpath -m "$2") && shift ;;
   --idle-connections) IDLE_CONNS=$2 && shift ;;
   --no-build) DO_BUILD=0 ;;
@@ -258,6 +262,10 @@ done
 
 export PATH=$PATH:/usr/sbin:/sbin
 wants() { case " $CONFIGS " in *" $1 "*) return 0 ;; *) return 1 ;; esac }
+selected() { case " $TESTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac }
+for t in $TESTS; do
+  case " $ALL_TESTS " in *" $t "*) ;; *) echo "run.sh: unknown test $t" >&2 && usage 2 ;; esac
+done
 
 install_proxies() {
   local missing=()
@@ -619,6 +627,7 @@ stop_proxy() {
 # usage: measure CONFIG TEST REP generator-args...
 measure() {
   local config=$1 test=$2 rep=$3 line status=0
+  selected "$test" || return 0
   shift 3
   local args=(--port "$PORT" --label "$config/$test/$rep" "$@")
   [ -n "$WATCH" ] && args+=(--watch-pid "$WATCH")
@@ -656,6 +665,12 @@ check_alive() {
   fi
 }
 
+selected_any() {
+  local t
+  for t in "$@"; do selected "$t" && return 0; done
+  return 1
+}
+
 run_config() {
   local config=$1 rep=$2
   REP=$rep
@@ -668,8 +683,9 @@ run_config() {
     --duration "$DURATION" --warmup "$WARMUP"
   measure "$config" flood "$rep" --mode flood --connections 1 --size 64KiB --flood-bytes 1GiB \
     --duration "$FLOOD_DURATION" --warmup "$WARMUP"
-  if [ "$config" != direct ]; then
+  [ "$config" != direct ] &&
     measure "$config" idle "$rep" --mode idle --connections "$IDLE_CONNS" --duration "$IDLE_HOLD"
+  if [ "$config" != direct ] && selected_any wss64 wsshs wssres wssidle; then
     # wss, on a fresh proxy process (so the wss idle test does not reuse the heap the plain one
     # freed). The backend has no TLS, so there is no direct column.
     check_alive "$config" "$rep"

@@ -15,6 +15,9 @@ namespace {
 // level-triggered: libuv reads at most 32 times per readiness event, and an edge-triggered
 // socket it stopped reading with bytes left would not be reported again.
 constexpr uint8_t kFullReadsBeforeLevel = 16;
+// Short reads before the socket is switched to edge-triggered: a connection that only carries
+// its upgrade and close handshakes (3 reads on each leg) never pays the epoll_ctl.
+constexpr uint8_t kShortReadsBeforeEdge = 4;
 
 } // namespace
 
@@ -106,7 +109,11 @@ void TcpStream::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
 void TcpStream::pickTrigger(std::size_t nread) {
   if (nread < kBlockSize) {
     full_reads_ = 0;
-    if (!edge_) setTrigger(true);
+    if (short_reads_ < kShortReadsBeforeEdge) {
+      ++short_reads_;
+    } else if (!edge_) {
+      setTrigger(true);
+    }
   } else if (++full_reads_ == kFullReadsBeforeLevel) {
     // Unconditionally: a uv_write that completed at once leaves edge_ cleared but the
     // registration edge-triggered.

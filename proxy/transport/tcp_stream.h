@@ -54,8 +54,9 @@ private:
   Block* reading_block_ = nullptr; // handed to libuv by onAlloc, taken back in onRead
   bool closing_ = false;
   bool shutting_down_ = false;
-  bool edge_ = false;      // libuv's epoll registration switched to edge-triggered
-  uint8_t full_reads_ = 0; // reads in a row that filled a whole block
+  bool edge_ = false;       // libuv's epoll registration switched to edge-triggered
+  uint8_t full_reads_ = 0;  // reads in a row that filled a whole block
+  uint8_t short_reads_ = 0; // short reads so far, up to kShortReadsBeforeEdge
 };
 
 } // namespace wsgate::proxy

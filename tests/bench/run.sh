@@ -233,6 +233,13 @@ print_table() {
   row "proxy CPU s per 1M resumed handshakes" wssres_cpu 0 min ""
   row "wss idle RSS per connection (KiB)" wssidle_kib 2 min ""
   row "errors (all tests, all repetitions)" errors 0 none ""
+  echo
+  # Older result files have no steal_pct.
+  sed -n 's/.*"label":"\([^"]*\)".*"steal_pct":\([0-9.]*\).*/\2 \1/p' "$file" | sort -n | awk '
+      { v[NR] = $1; l[NR] = $2; if ($1 >= 5) n++ }
+      END { if (NR == 0) exit
+        printf "CPU steal (hypervisor time given to other guests) in the %d measurement windows: median %.1f %%, max %.1f %% (%s)", NR, v[int((NR + 1) / 2)], v[NR], l[NR]
+        printf "; %d window(s) at 5 %% or more.\n", n }'
   rm -f "$values" "$MEDIANS"
 }
 
@@ -625,19 +632,29 @@ stop_proxy() {
 
 # Runs the generator and appends its line to $RESULTS (a stand-in line when it printed none).
 # usage: measure CONFIG TEST REP generator-args...
+# "STEAL TOTAL" from /proc/stat's cpu line: clock ticks stolen by the hypervisor, and all ticks.
+cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $9, t; exit }' /proc/stat; }
+
 measure() {
-  local config=$1 test=$2 rep=$3 line status=0
+  local config=$1 test=$2 rep=$3 line status=0 before after steal
   selected "$test" || return 0
   shift 3
   local args=(--port "$PORT" --label "$config/$test/$rep" "$@")
   [ -n "$WATCH" ] && args+=(--watch-pid "$WATCH")
+  before=$(cpu_ticks)
   line=$(timeout 120 "$GEN" "${args[@]}" 2>>"$WORK/generator.err") || status=$?
+  after=$(cpu_ticks)
   if [ -z "$line" ]; then
     log "$config $test: no result (exit $status)"
     line="{\"label\":\"$config/$test/$rep\",\"errors\":1,\"no_result\":$status}"
   fi
+  # On a VM, time the hypervisor gave to someone else: a window with much of it measured the
+  # host, not the proxy. Kept in the line (steal_pct) and summed up under the table.
+  steal=$(awk -v b="$before" -v a="$after" 'BEGIN { split(b, x, " "); split(a, y, " ")
+    d = y[2] - x[2]; printf "%.1f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }')
+  line="${line%\}},\"steal_pct\":$steal}"
   echo "$line" >>"$RESULTS"
-  log "$config $test: $(summary "$test" "$line")"
+  log "$config $test: $(summary "$test" "$line")$(awk -v s="$steal" 'BEGIN { if (s >= 5) printf ", CPU steal %s %%", s }')"
 }
 
 summary() {

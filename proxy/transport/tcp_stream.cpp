@@ -85,8 +85,8 @@ void TcpStream::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
   auto* self = static_cast<TcpStream*>(stream->data);
   Block* block = self->reading_block_;
   self->reading_block_ = nullptr;
-  if (nread > 0) self->pickTrigger(static_cast<std::size_t>(nread));
   if (nread > 0) {
+    self->pickTrigger(static_cast<std::size_t>(nread));
     self->events_.onStreamData(*self, block, static_cast<std::size_t>(nread));
   }
   if (block != nullptr) self->pool_.release(block);

@@ -34,31 +34,28 @@ long commonCtrl(BIO* bio, int cmd, long num) {
   }
 }
 
+// A source/sink BIO type with the given callbacks (a null one is left unset), or nullptr.
+BIO_METHOD* newBioMethod(const char* name, int (*read)(BIO*, char*, int),
+                         int (*write)(BIO*, const char*, int),
+                         long (*ctrl)(BIO*, int, long, void*)) {
+  const int index = BIO_get_new_index();
+  BIO_METHOD* method = index < 0 ? nullptr : BIO_meth_new(index | BIO_TYPE_SOURCE_SINK, name);
+  if (method == nullptr) return nullptr;
+  if (read != nullptr) BIO_meth_set_read(method, read);
+  if (write != nullptr) BIO_meth_set_write(method, write);
+  BIO_meth_set_ctrl(method, ctrl);
+  return method;
+}
+
 } // namespace
 
 bool TlsStream::attachBios(SSL* ssl) {
   // Made once per process and shared by every stream of every worker: a BIO_METHOD does not
   // change once set up. They live as long as the process.
-  static BIO_METHOD* const input = [] {
-    const int index = BIO_get_new_index();
-    BIO_METHOD* method =
-        index < 0 ? nullptr : BIO_meth_new(index | BIO_TYPE_SOURCE_SINK, "wsgate TLS input");
-    if (method != nullptr) {
-      BIO_meth_set_read(method, &TlsStream::bioRead);
-      BIO_meth_set_ctrl(method, &TlsStream::inputCtrl);
-    }
-    return method;
-  }();
-  static BIO_METHOD* const output = [] {
-    const int index = BIO_get_new_index();
-    BIO_METHOD* method =
-        index < 0 ? nullptr : BIO_meth_new(index | BIO_TYPE_SOURCE_SINK, "wsgate TLS output");
-    if (method != nullptr) {
-      BIO_meth_set_write(method, &TlsStream::bioWrite);
-      BIO_meth_set_ctrl(method, &TlsStream::outputCtrl);
-    }
-    return method;
-  }();
+  static BIO_METHOD* const input =
+      newBioMethod("wsgate TLS input", &TlsStream::bioRead, nullptr, &TlsStream::inputCtrl);
+  static BIO_METHOD* const output =
+      newBioMethod("wsgate TLS output", nullptr, &TlsStream::bioWrite, &TlsStream::outputCtrl);
   if (input == nullptr || output == nullptr) return false;
   BIO* in = BIO_new(input);
   BIO* out = BIO_new(output);

@@ -241,11 +241,12 @@ print_table() {
   row "errors (all tests, all repetitions)" errors 0 none ""
   echo
   # Older result files have no steal_pct.
-  sed -n 's/.*"label":"\([^"]*\)".*"steal_pct":\([0-9.]*\).*/\2 \1/p' "$file" | sort -n | awk '
-      { v[NR] = $1; l[NR] = $2; if ($1 >= 5) n++ }
+  sed -n 's/.*"label":"\([^"]*\)".*"steal_pct":\([0-9.]*\).*/\2 \1/p' "$file" | sort -n |
+    awk -v m="$MAX_STEAL" '
+      { v[NR] = $1; l[NR] = $2; if ($1 > m) n++ }
       END { if (NR == 0) exit
         printf "CPU steal (hypervisor time given to other guests) in the %d measurement windows: median %.1f %%, max %.1f %% (%s)", NR, v[int((NR + 1) / 2)], v[NR], l[NR]
-        printf "; %d window(s) at 5 %% or more.\n", n }'
+        printf "; %d window(s) over %s %%.\n", n, m }'
   rm -f "$values" "$MEDIANS"
 }
 
@@ -636,11 +637,11 @@ stop_proxy() {
 # ---------------------------------------------------------------------------------------------
 # Measurements.
 
-# Runs the generator and appends its line to $RESULTS (a stand-in line when it printed none).
-# usage: measure CONFIG TEST REP generator-args...
 # "STEAL TOTAL" from /proc/stat's cpu line: clock ticks stolen by the hypervisor, and all ticks.
 cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $9, t; exit }' /proc/stat; }
 
+# Runs the generator and appends its line to $RESULTS (a stand-in line when it printed none).
+# usage: measure CONFIG TEST REP generator-args...
 measure() {
   local config=$1 test=$2 rep=$3 line status=0 before after steal
   selected "$test" || return 0
@@ -670,7 +671,7 @@ measure() {
   fi
   line="${line%\}},\"steal_pct\":$steal,\"attempts\":$((attempt + 1))}"
   echo "$line" >>"$RESULTS"
-  log "$config $test: $(summary "$test" "$line")$(awk -v s="$steal" 'BEGIN { if (s >= 5) printf ", CPU steal %s %%", s }')"
+  log "$config $test: $(summary "$test" "$line")$(awk -v s="$steal" -v m="$MAX_STEAL" 'BEGIN { if (s > m) printf ", CPU steal %s %%", s }')"
 }
 
 summary() {

@@ -162,8 +162,8 @@ bool Connection::setupTls() {
 
 void Connection::freeTls() {
   if (ssl_ == nullptr) return;
-  // The cycle ended with the WebSocket close handshake: mark the TLS connection as shut down,
-  // or SSL_free would flag its session (possibly the one every connection resumes) unresumable.
+  // The cycle ended with the WebSocket close handshake: mark the TLS connection as shut down, as
+  // a close_notify exchange would, or SSL_free flags its session unresumable.
   SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   SSL_free(ssl_); // frees both BIOs
   ssl_ = nullptr;
@@ -173,6 +173,9 @@ void Connection::freeTls() {
 
 void Connection::abort(Failure failure) {
   if (state_ == State::Idle || state_ == State::Closing) return;
+  // SSL_get_error reads the thread's error queue: what this failure left there must not fail
+  // the next connection's read before the close callback frees this one's TLS state.
+  if (failure == Failure::Tls) ERR_clear_error();
   failure_ = failure;
   setState(State::Closing);
   tcp_.close(&Connection::onHandleClosed, this);
@@ -277,7 +280,11 @@ void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
   auto& self = *static_cast<Connection*>(stream->data);
   if (nread > 0) {
     if (self.ssl_ != nullptr) {
-      BIO_write(self.rbio_, buf->base, static_cast<int>(nread));
+      // A memory BIO takes everything unless memory runs out.
+      if (BIO_write(self.rbio_, buf->base, static_cast<int>(nread)) != static_cast<int>(nread)) {
+        self.abort(Failure::Tls);
+        return;
+      }
       if (self.state_ == State::TlsHandshake) self.tlsHandshake();
       if (self.state_ != State::TlsHandshake && self.state_ != State::Closing &&
           self.state_ != State::Idle) {

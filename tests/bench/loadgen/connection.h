@@ -30,7 +30,7 @@ enum class Failure : uint8_t {
   Aborted,   // the benchmark ended it (its drain time was over)
   Tls,       // the TLS handshake failed, or a record from the server could not be read
 };
-inline constexpr std::size_t kFailureKinds = 10;
+inline constexpr std::size_t kFailureKinds = static_cast<std::size_t>(Failure::Tls) + 1;
 const char* toString(Failure failure);
 
 // What every connection of one loop shares.

@@ -191,9 +191,9 @@ int parseOptions(int argc, char** argv, Options& options) {
     }
     if (arg == "--tls" || arg == "--tls-resume" || arg == "--tls1.2" || arg == "--tls1.3") {
       options.tls = true;
-      options.tls_resume = options.tls_resume || arg == "--tls-resume";
-      options.tls12_only = options.tls12_only || arg == "--tls1.2";
-      options.tls13_only = options.tls13_only || arg == "--tls1.3";
+      if (arg == "--tls-resume") options.tls_resume = true;
+      if (arg == "--tls1.2") options.tls12_only = true;
+      if (arg == "--tls1.3") options.tls13_only = true;
       continue;
     }
     std::string_view value;
@@ -211,6 +211,8 @@ int parseOptions(int argc, char** argv, Options& options) {
     have_mode = have_mode || arg == "--mode";
   }
   if (!have_mode) return usageError("missing", "--mode");
+  if (options.tls12_only && options.tls13_only)
+    return usageError("conflicting", "--tls1.2 --tls1.3");
   if (options.port == 0) return usageError("missing", "--port");
   if (options.connections == 0) {
     constexpr int kDefaults[] = {100, 1000, 20, 1}; // indexed by Mode

@@ -3,21 +3,11 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import * as h from './lib/harness.mjs';
+import { cpuTicks, openFds } from './lib/proc.mjs';
 
 after(h.stopAll);
-
-// utime + stime of a process, in clock ticks.
-function cpuTicks(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-function openFds(pid) {
-  return Number(execFileSync('sh', ['-c', `ls /proc/${pid}/fd | wc -l`]).toString().trim());
-}
 
 describe('file descriptor exhaustion', () => {
   // Sanitizer runtimes need free descriptors for their own checks; see CMakeLists.txt.

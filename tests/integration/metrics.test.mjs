@@ -22,7 +22,6 @@ const README = readFileSync(path.join(REPO, 'README.md'), 'utf8');
 
 after(() => h.stopAll());
 
-
 describe('metrics and admin endpoints under known traffic', { timeout: 240000 }, () => {
   const N = 5; // connections on the main route
   const M = 4; // text messages each way per connection

@@ -774,29 +774,26 @@ export async function runPython(script, args = [], { timeoutMs = 30000 } = {}) {
   const proc = spawn(PYTHON, [path.join(INTEGRATION_DIR, 'py', script), ...args.map(String)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  liveProcs.add(proc);
+  const { stderr } = trackProcess(proc);
   let out = '';
-  let err = '';
   proc.stdout.setEncoding('utf8');
-  proc.stderr.setEncoding('utf8');
   proc.stdout.on('data', (d) => {
     out += d;
   });
-  proc.stderr.on('data', (d) => {
-    err += d;
-  });
+  // 'close', not 'exit': every byte of stdout has arrived by then.
   const [code] = await withTimeout(once(proc, 'close'), timeoutMs, `python ${script}`)
     .catch((e) => {
       proc.kill('SIGKILL');
       throw e;
     });
-  liveProcs.delete(proc);
   const last = out.trim().split('\n').pop();
-  if (code !== 0) throw new Error(`python ${script} exited ${code}\nstdout: ${out}\nstderr: ${err}`);
+  if (code !== 0) {
+    throw new Error(`python ${script} exited ${code}\nstdout: ${out}\nstderr: ${stderr()}`);
+  }
   try {
     return JSON.parse(last);
   } catch {
-    throw new Error(`python ${script} printed no JSON\nstdout: ${out}\nstderr: ${err}`);
+    throw new Error(`python ${script} printed no JSON\nstdout: ${out}\nstderr: ${stderr()}`);
   }
 }
 

@@ -1,5 +1,16 @@
-// What /proc says about a process (wsgate under test): bytes it has read and its resident memory.
-import { readFileSync } from 'node:fs';
+// What /proc says about a process (wsgate under test): bytes it has read, its resident memory,
+// its CPU time and its open descriptors.
+import { readdirSync, readFileSync } from 'node:fs';
+
+// utime + stime, in clock ticks.
+export function cpuTicks(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+export function openFds(pid) {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
 
 export function rchar(pid) {
   return Number(/rchar:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))[1]);

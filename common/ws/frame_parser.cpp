@@ -274,7 +274,8 @@ FeedResult FrameParser::feed(std::span<const uint8_t> chunk, FrameSink& sink) {
   const std::size_t size = chunk.size();
   std::size_t pos = 0;
   while (pos < size) {
-    if (state_ == State::Closed) return fail(ParseError::FrameAfterClose, pos);
+    // RFC 6455 section 5.5.1: what follows a close frame is discarded, not an error.
+    if (state_ == State::Closed) return FeedResult{ParseError::None, size};
     if (state_ == State::Header) {
       const uint8_t* header = nullptr;
       if (header_have_ == 0 && size - pos >= 2) {

@@ -27,7 +27,7 @@ enum class ParseError : uint8_t {
   NonMinimalLength,       // 1002: length not in the shortest encoding
   ClosePayloadOneByte,    // 1002: close frame with a 1-byte payload
   InvalidCloseCode,       // 1002: close code not allowed on the wire
-  FrameAfterClose,        // 1002: bytes after a close frame
+  FrameAfterClose,        // unused: bytes after a close frame are discarded (RFC 6455 5.5.1)
   InvalidUtf8,            // 1007: text message is not UTF-8
   InvalidCloseReason,     // 1007: close reason is not UTF-8
   BinaryNotAllowed,       // 1008: policy forbids binary messages
@@ -102,7 +102,7 @@ public:
 private:
   // Header: collecting the 2..14 header bytes (header_ holds header_have_ of them).
   // Payload: header_ valid, payload_left_ bytes of the frame still to come.
-  // Closed: a close frame was parsed; any further byte is an error.
+  // Closed: a close frame was parsed; further bytes are consumed and ignored (RFC 6455 5.5.1).
   // Failed: an error was returned; error_ says which.
   enum class State : uint8_t { Header, Payload, Closed, Failed };
 

@@ -10,17 +10,26 @@ namespace wsgate::proxy {
 
 // One probe: resolving (for a host name), then connecting. Freed in its handle's close
 // callback, or at once when it never opened a handle.
-struct BackendProber::Probe {
+struct BackendProber::Probe final : LookupEvents {
   BackendProber* owner = nullptr;
   std::string id;
   std::string pool;
   std::string backend;
   uint64_t deadline_ms = 0;
-  uv_getaddrinfo_t resolve{};
+  Lookup lookup; // a host name, while it resolves
   uv_tcp_t tcp{};
   uv_connect_t request{};
   bool tcp_open = false;
   bool finished = false;
+
+  void onLookup(int status, const addrinfo* result) override {
+    if (status != 0 || result == nullptr) {
+      owner->finish(this, false);
+      delete this;
+      return;
+    }
+    owner->connect(this, result->ai_addr);
+  }
 };
 
 void BackendProber::start() {
@@ -45,7 +54,7 @@ void BackendProber::close() {
                [](uv_handle_t* handle) { delete static_cast<Probe*>(handle->data); });
       probe->finished = true;
     } else {
-      uv_cancel(reinterpret_cast<uv_req_t*>(&probe->resolve)); // onResolved frees it
+      delete probe; // detaches its lookup
     }
   }
   in_flight_.clear();
@@ -53,13 +62,16 @@ void BackendProber::close() {
 
 void BackendProber::tick() {
   const uint64_t now = uv_now(loop_);
-  // A connect past its deadline fails: closing the handle cancels it.
+  // A probe past its deadline fails: closing the handle cancels a connect; a lookup that has
+  // not answered is given up (the resolver may hang far longer than connect_timeout).
+  std::vector<Probe*> late;
   for (const auto& [id, probe] : in_flight_) {
-    if (probe->tcp_open && now >= probe->deadline_ms &&
-        !uv_is_closing(reinterpret_cast<uv_handle_t*>(&probe->tcp))) {
-      uv_close(reinterpret_cast<uv_handle_t*>(&probe->tcp),
-               [](uv_handle_t* handle) { delete static_cast<Probe*>(handle->data); });
-    }
+    if (now >= probe->deadline_ms && !probe->finished) late.push_back(probe);
+  }
+  for (Probe* probe : late) {
+    const bool resolving = !probe->tcp_open;
+    finish(probe, false);
+    if (resolving) delete probe;
   }
   const auto down = shared_.backend_health.downBackends();
   if (down.empty()) return;
@@ -93,34 +105,10 @@ void BackendProber::startProbe(const config::Pool& pool, const config::Backend& 
     connect(probe, reinterpret_cast<const sockaddr*>(&address));
     return;
   }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  probe->resolve.data = probe;
-  const std::string port = std::to_string(backend.address.port);
-  if (uv_getaddrinfo(loop_, &probe->resolve, &BackendProber::onResolved,
-                     backend.address.host.c_str(), port.c_str(), &hints) != 0) {
+  if (probe->lookup.start(loop_, backend.address.host, backend.address.port, *probe) != 0) {
     finish(probe, false);
     delete probe;
   }
-}
-
-void BackendProber::onResolved(uv_getaddrinfo_t* request, int status, addrinfo* result) {
-  auto* probe = static_cast<Probe*>(request->data);
-  BackendProber* self = probe->owner;
-  if (self->closed_) {
-    uv_freeaddrinfo(result);
-    delete probe;
-    return;
-  }
-  if (status != 0 || result == nullptr) {
-    uv_freeaddrinfo(result);
-    self->finish(probe, false);
-    delete probe;
-    return;
-  }
-  self->connect(probe, result->ai_addr);
-  uv_freeaddrinfo(result);
 }
 
 void BackendProber::connect(Probe* probe, const sockaddr* address) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "proxy/server/shared_state.h"
+#include "proxy/transport/lookup.h"
 
 #include <cstdint>
 #include <map>
@@ -34,7 +35,6 @@ private:
   void startProbe(const config::Pool& pool, const config::Backend& backend, std::string id);
   void connect(Probe* probe, const sockaddr* address);
   void finish(Probe* probe, bool ok);
-  static void onResolved(uv_getaddrinfo_t* request, int status, addrinfo* result);
 
   uv_loop_t* loop_;
   SharedState& shared_;

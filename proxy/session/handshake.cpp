@@ -194,7 +194,7 @@ void Session::connectBackend() {
   Handshake& hs = *handshake_;
   const auto index = worker_.balancer(*pool_).pick(*pool_, hs.tried);
   if (!index) {
-    const bool timeout = handshake_->last_error == "connect timeout";
+    const bool timeout = handshake_->last_error.starts_with("connect timeout");
     reject(timeout ? 504 : 502,
            "no backend of pool '" + pool_->name +
                "' accepted the connection (last error: " + handshake_->last_error + ")",
@@ -208,41 +208,40 @@ void Session::connectBackend() {
   picked_ = &backend;
   setState(State::Connecting);
   arm(HandshakeTimer, static_cast<uint64_t>(pool_->connect_timeout.count()));
+  connect_started_ms_ = now();
   sockaddr_storage address{};
   if (literalSockaddr(backend.address, address)) {
     startConnect(reinterpret_cast<const sockaddr*>(&address));
     return;
   }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hs.resolve.data = this;
-  const std::string port = std::to_string(backend.address.port);
-  if (uv_getaddrinfo(worker_.loop(), &hs.resolve, &Session::onResolved,
-                     backend.address.host.c_str(), port.c_str(), &hints) != 0) {
-    handshake_->last_error = "cannot resolve " + backend.address.host;
-    connectBackend();
-  } else {
-    ++open_handles_; // the resolver request keeps the session alive
+  // The lookup belongs to the handshake: when the handshake ends (timeout, drain, reject) the
+  // lookup is detached and its answer dropped (proxy/transport/lookup.h).
+  if (const int rc =
+          hs.lookup.start(worker_.loop(), backend.address.host, backend.address.port, *this);
+      rc != 0) {
+    failConnect("DNS: cannot resolve " + backend.address.host + ": " + uv_strerror(rc));
   }
 }
 
-void Session::onResolved(uv_getaddrinfo_t* request, int status, addrinfo* result) {
-  auto* self = static_cast<Session*>(request->data);
-  --self->open_handles_;
-  if (self->state_ != State::Connecting || !self->handshake_) {
-    uv_freeaddrinfo(result);
-    if (self->open_handles_ == 0) self->finish();
-    return;
-  }
+void Session::onLookup(int status, const addrinfo* result) {
+  if (state_ != State::Connecting || !handshake_) return; // cannot happen: detached before
   if (status != 0 || result == nullptr) {
-    self->handshake_->last_error = std::string("DNS: ") + uv_strerror(status);
-    uv_freeaddrinfo(result);
-    self->connectBackend();
+    const config::Backend& backend = pool_->backends[handshake_->backend_index];
+    failConnect("DNS: cannot resolve " + backend.address.host + ": " +
+                (status != 0 ? uv_strerror(status) : "no address"));
     return;
   }
-  self->startConnect(result->ai_addr);
-  uv_freeaddrinfo(result);
+  startConnect(result->ai_addr);
+}
+
+// A connect attempt failed before a connection existed (DNS, a socket error, a timeout): it
+// counts as a failed connect of the picked backend, and the next backend is tried.
+void Session::failConnect(std::string error) {
+  handshake_->last_error = std::move(error);
+  handshake_->lookup.reset();
+  recordConnect(false);
+  retireBackend();
+  connectBackend();
 }
 
 void Session::startConnect(const sockaddr* address) {
@@ -255,13 +254,8 @@ void Session::startConnect(const sockaddr* address) {
     return;
   }
   ++open_handles_;
-  connect_started_ms_ = now();
   const int rc = backend_.stream->tcp().connect(address);
-  if (rc != 0) {
-    handshake_->last_error = uv_strerror(rc);
-    retireBackend();
-    connectBackend();
-  }
+  if (rc != 0) failConnect(uv_strerror(rc));
 }
 
 void Session::onStreamConnect(Stream& stream, int status) {
@@ -270,14 +264,12 @@ void Session::onStreamConnect(Stream& stream, int status) {
 }
 
 void Session::onBackendConnected(int status) {
-  recordConnect(status == 0);
   if (status != 0) {
     const std::string detail = backend_.stream ? backend_.stream->lastError() : "";
-    handshake_->last_error = detail.empty() ? std::string(uv_strerror(status)) : detail;
-    retireBackend();
-    connectBackend();
+    failConnect(detail.empty() ? std::string(uv_strerror(status)) : detail);
     return;
   }
+  recordConnect(true);
   backend_.established = true;
   backend_.stream->tcp().setNoDelay();
   sendUpgradeRequest();
@@ -440,7 +432,7 @@ void Session::openSession(std::span<const uint8_t> early_backend_bytes) {
   feedEarly(to_client_, backend_, client_, early_backend_bytes);
   feedEarly(to_backend_, client_, backend_, early_client);
   if (state_ == State::Open || state_ == State::Closing) {
-    if (!client_.ended) client_.stream->startRead();
+    if (!client_.read_ended) client_.stream->startRead();
   }
 }
 

@@ -75,7 +75,9 @@ void Relay::flush() {
 }
 
 void Relay::inject(const ws::ControlFrame& frame, bool is_close) {
-  if (atBoundary() && output().pieces.empty()) {
+  // Inside onData() (a close frame of this chunk completed a close), the bytes before it are
+  // not emitted yet: the frame waits for the frame end, where they are.
+  if (chunk_ == nullptr && atBoundary() && output().pieces.empty()) {
     if (to_.stream != nullptr && !to_.stream->closing()) to_.stream->writeCopy(frame.bytes());
     session_.onInjected(*this, is_close);
     return;
@@ -93,6 +95,8 @@ void Relay::injectPending() {
 }
 
 void Relay::onData(Block* block, const uint8_t* data, std::size_t length) {
+  // After the peer's close frame nothing it sends is forwarded (RFC 6455 section 5.5.1).
+  if (parser_.closed()) return;
   block_ = block;
   chunk_ = data;
   out_from_ = 0;
@@ -126,7 +130,8 @@ void Relay::onData(Block* block, const uint8_t* data, std::size_t length) {
     emitRange(out_from_, start);
     held_.insert(held_.end(), data + start, data + length);
   } else {
-    emitRange(out_from_, length);
+    // A close frame ended in this chunk: the bytes behind it are dropped.
+    emitRange(out_from_, parser_.closed() ? frame_start_ : length);
   }
   out_from_ = length;
   if (pending_ && atBoundary()) injectPending();

@@ -33,14 +33,19 @@ struct Leg {
   bool established = false;    // connected (backend) or accepted (client)
   bool close_received = false; // a close frame came from this peer
   bool close_sent = false;     // a close frame went to this peer (relayed or wsgate's own)
-  bool ended = false;          // the peer's TCP side ended (EOF or error)
-  bool handle_closed = false;  // the stream's handle is closed
+  // The peer finished sending (EOF) or its connection broke. A FIN ends the peer's sending, not
+  // its receiving: what is owed to it is still written.
+  bool read_ended = false;
+  bool failed = false;        // the connection broke or wsgate cut it: nothing more is written
+  bool handle_closed = false; // the stream's handle is closed
+  bool close_counted = false; // wsgate_closes_total has this leg (counted when its TCP closed)
   // The peer broke the protocol: its connection is failed (RFC 6455 section 7.1.7), so once
   // wsgate's close frame is out, its reply is not awaited.
   bool failing = false;
 
+  // Nothing more is owed to or awaited from this peer on the WebSocket level.
   bool closeDone() const {
-    return (close_received && close_sent) || ended || (failing && close_sent);
+    return failed || (close_sent && (close_received || read_ended || failing));
   }
   void recordClose(uint16_t code, std::string_view reason, const char* by) {
     if (close_code != 0) return;
@@ -68,12 +73,14 @@ public:
   // had already been partly forwarded.
   bool atBoundary() const {
     if (parser_.error() != ws::ParseError::None) return !failed_mid_frame_;
-    return parser_.atFrameBoundary() || !held_.empty();
+    return parser_.atFrameBoundary() || parser_.closed() || !held_.empty();
   }
   // Writes `frame` to `to` now when at a boundary, else at the next frame end. `is_close`
   // tells the session when it went out.
   void inject(const ws::ControlFrame& frame, bool is_close);
   bool hasPending() const { return pending_ != nullptr; }
+  // True inside onData(): output emitted so far is not written yet.
+  bool inChunk() const { return chunk_ != nullptr; }
   // Stop forwarding: what comes from `from` is parsed (to see its close) but dropped.
   void stopForwarding() { forwarding_ = false; }
   const ws::FrameParser& parser() const { return parser_; }

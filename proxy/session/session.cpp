@@ -20,6 +20,11 @@ constexpr std::size_t kHighWatermark = std::size_t{256} * 1024;
 constexpr std::size_t kLowWatermark = std::size_t{64} * 1024;
 // How long a close handshake, or the lingering close after an HTTP error, may take.
 constexpr uint64_t kCloseTimeoutMs = 5000;
+// What the other peer may still send an offender before the offender's own close goes out
+// (a backend's answers to the client's last valid messages), and how long that close is given
+// to go out once the other peer's close timed out.
+constexpr uint64_t kOwedBytes = uint64_t{1} << 20;
+constexpr uint64_t kOwedLingerMs = 1000;
 // wsgate's pings carry this tag and a counter, so their pongs are told apart from the
 // application's.
 constexpr std::string_view kPingTag = "wsgate-hb:";
@@ -233,6 +238,11 @@ void Session::relayData(Relay& relay, Leg& from, Leg& to, Block* block, const ui
       from.stream && from.stream->reading()) {
     from.stream->stopRead();
   }
+  if (owed_ && &relay == owed_->toward) {
+    // What the other peer sends the offender before its close completes is bounded.
+    owed_->bytes += length;
+    if (owed_->bytes > kOwedBytes) sendOwedClose();
+  }
   checkLegDone(client_);
   checkLegDone(backend_);
 }
@@ -243,7 +253,7 @@ void Session::onStreamDrained(Stream& stream) {
   if (state_ == State::Rejecting) return;
   Leg& other = otherLeg(*leg);
   if (stream.queuedBytes() < kLowWatermark && other.stream && !other.stream->closing() &&
-      !other.stream->reading() && !other.ended &&
+      !other.stream->reading() && !other.read_ended &&
       (state_ == State::Open || state_ == State::Closing)) {
     other.stream->startRead();
   }
@@ -253,7 +263,8 @@ void Session::onStreamDrained(Stream& stream) {
 void Session::onStreamEnd(Stream& stream, int status) {
   Leg* leg = legOf(stream);
   if (leg == nullptr) return;
-  leg->ended = true;
+  leg->read_ended = true;
+  if (status != UV_EOF) leg->failed = true;
   if (Logger::instance().enabled(log::Level::Debug)) {
     Logger& logger = Logger::instance();
     logger.write(logger.line(log::Level::Debug, "connection_end")
@@ -293,10 +304,17 @@ void Session::onStreamEnd(Stream& stream, int status) {
     return;
   }
   if (!leg->close_received) {
-    // The peer vanished without a close frame: 1006 on its leg, a close with a reason on the
+    // The peer stopped without a close frame: 1006 on its leg, a close with a reason on the
     // other.
     leg->recordClose(ws::close_code::kAbnormal, "connection lost without a close frame", leg->name);
-    leg->stream->close();
+    if (leg == &client_ && !leg->failed) {
+      // A half-close: the client still reads. It gets what the backend sends until the
+      // backend's close completes, then its TCP is closed.
+      closeBoth(Termination::ClientLost, 0, "", ws::close_code::kGoingAway,
+                "client connection lost");
+      return;
+    }
+    abortLeg(*leg);
     if (leg == &client_) {
       closeBoth(Termination::ClientLost, ws::close_code::kAbnormal, "", ws::close_code::kGoingAway,
                 "client connection lost");
@@ -306,7 +324,10 @@ void Session::onStreamEnd(Stream& stream, int status) {
     }
     return;
   }
-  checkLegDone(*leg);
+  if (leg->failed) abortLeg(*leg);
+  onLegDone(*leg);
+  checkLegDone(client_);
+  checkLegDone(backend_);
 }
 
 void Session::onStreamClosed(Stream& stream) {
@@ -319,14 +340,25 @@ void Session::onStreamClosed(Stream& stream) {
     }
   }
   Leg* leg = legOf(stream);
-  if (leg != nullptr) leg->handle_closed = true;
+  if (leg != nullptr) {
+    leg->handle_closed = true;
+    leg->failed = true;
+    recordLegClosed(*leg);
+  }
   --open_handles_;
   if (open_handles_ == 0) {
     finish();
     return;
   }
   // One connection is gone; if the other has nothing left to do, close it too.
-  if (state_ == State::Rejecting || state_ == State::Closed) abort();
+  if (state_ == State::Rejecting || state_ == State::Closed) {
+    abort();
+    return;
+  }
+  if (leg != nullptr) {
+    onLegDone(*leg);
+    checkLegDone(otherLeg(*leg));
+  }
 }
 
 void Session::abortLeg(Leg& leg) {
@@ -334,7 +366,9 @@ void Session::abortLeg(Leg& leg) {
   if (leg.close_code == 0) {
     leg.recordClose(ws::close_code::kAbnormal, "connection closed by wsgate", "proxy");
   }
-  leg.ended = true;
+  leg.read_ended = true;
+  leg.failed = true;
+  recordLegClosed(leg);
   leg.stream->close();
 }
 
@@ -347,14 +381,26 @@ void Session::abort() {
     retired->close();
 }
 
+// True when wsgate may close `leg`'s TCP: its close is done, or its peer half-closed without a
+// close frame and the other leg (whose frames it is still owed) is done.
+bool Session::legFinished(Leg& leg) {
+  if (leg.closeDone()) return true;
+  if (!leg.read_ended || leg.close_received) return false;
+  const Leg& other = otherLeg(leg);
+  return other.closeDone() || !other.stream || other.stream->closing();
+}
+
 void Session::checkLegDone(Leg& leg) {
-  if (!leg.stream || leg.stream->closing() || !leg.closeDone()) return;
+  if (!leg.stream || leg.stream->closing() || !legFinished(leg)) return;
   const bool server_side = &leg == &client_ && leg.close_received && leg.close_sent;
-  if (leg.ended || server_side) {
+  if (leg.read_ended || server_side) {
     // The peer is gone or finished, or both close frames have crossed on the leg where wsgate
     // is the server, which closes the TCP connection first (RFC 6455 section 7.1.1): close
     // once what we owe the peer has been written (onStreamDrained comes back here).
-    if (leg.stream->queuedBytes() == 0) leg.stream->close();
+    if (leg.stream->queuedBytes() == 0) {
+      recordLegClosed(leg);
+      leg.stream->close();
+    }
     return;
   }
   // Toward the backend wsgate is the client: half-close and let the server close first (the
@@ -364,12 +410,23 @@ void Session::checkLegDone(Leg& leg) {
   leg.stream->startRead();
 }
 
+// `leg`'s close completed (its close reply came, or its connection ended): an offender's close
+// that waited for it goes out now.
+void Session::onLegDone(Leg& leg) {
+  if (owed_ && &owed_->toward->from() == &leg && leg.closeDone()) sendOwedClose();
+}
+
 bool Session::onCloseFrame(Relay& relay, uint16_t code, std::string_view reason) {
   Leg& from = relay.from();
   Leg& to = relay.to();
+  // A close from a peer wsgate has already sent its own close to answers that one.
+  const bool answers_ours = from.close_sent && std::strcmp(from.closed_by, "proxy") == 0;
   from.close_received = true;
   from.recordClose(code, reason, from.name);
-  if (to.close_sent || to.ended) return false; // it answers wsgate's own close: absorb it
+  if (answers_ours || to.close_sent || to.failed) {
+    onLegDone(from);
+    return false; // absorbed: it goes no further
+  }
   to.recordClose(code, reason, from.name);
   to.close_sent = true; // the frame is forwarded with the rest of the chunk
   if (termination_ == Termination::None) termination_ = Termination::Normal;
@@ -382,9 +439,9 @@ bool Session::onCloseFrame(Relay& relay, uint16_t code, std::string_view reason)
 
 void Session::sendClose(Relay& toward, uint16_t code, std::string_view reason) {
   Leg& to = toward.to();
-  if (!to.stream || to.stream->closing() || to.close_sent || to.ended) return;
+  if (!to.stream || to.stream->closing() || to.close_sent || to.failed) return;
   to.recordClose(code, reason, "proxy");
-  if (!toward.atBoundary() && toward.from().ended) {
+  if (!toward.atBoundary() && toward.from().read_ended) {
     // The frame in flight toward this peer can never be finished: cut the connection.
     abortLeg(to);
     return;
@@ -395,6 +452,12 @@ void Session::sendClose(Relay& toward, uint16_t code, std::string_view reason) {
   toward.inject(ws::ControlFrame::close(code, reason, to_backend ? &mask : nullptr), true);
 }
 
+void Session::sendOwedClose() {
+  if (!owed_) return;
+  const std::unique_ptr<OwedClose> owed = std::move(owed_);
+  sendClose(*owed->toward, owed->code, owed->reason);
+}
+
 void Session::onInjected(Relay& relay, bool is_close) {
   if (!is_close) {
     ping_sent_ms_ = now();
@@ -402,7 +465,8 @@ void Session::onInjected(Relay& relay, bool is_close) {
   }
   relay.to().close_sent = true;
   relay.stopForwarding();
-  checkLegDone(relay.to());
+  // Inside the relay's chunk the close is not written yet; relayData() checks after the flush.
+  if (!relay.inChunk()) checkLegDone(relay.to());
 }
 
 void Session::closeBoth(Termination termination, uint16_t client_code,
@@ -411,14 +475,15 @@ void Session::closeBoth(Termination termination, uint16_t client_code,
   if (termination_ == Termination::None || termination_ == Termination::Normal) {
     termination_ = termination;
   }
+  // Code 0: nothing is sent on that leg (its close is owed later, or its peer sends no more).
   if (client_code == ws::close_code::kAbnormal) {
     abortLeg(client_);
-  } else {
+  } else if (client_code != 0) {
     sendClose(to_client_, client_code, client_reason);
   }
   if (backend_code == ws::close_code::kAbnormal) {
     abortLeg(backend_);
-  } else {
+  } else if (backend_code != 0) {
     sendClose(to_backend_, backend_code, backend_reason);
   }
   disarm(PingTimer);
@@ -431,30 +496,47 @@ void Session::closeBoth(Termination termination, uint16_t client_code,
   checkLegDone(backend_);
 }
 
+// The peer on `offender` broke the rules. The other peer's close is sent now; the offender's
+// waits until the other's close completes, so that what the other peer sent before its close
+// reply (answers to the offender's last valid messages) reaches the offender first, bounded
+// by kOwedBytes and the close timeout.
+void Session::failPeer(Relay& from_offender, Termination termination, uint16_t code,
+                       std::string_view reason, uint16_t other_code, std::string_view other_reason,
+                       bool cut_other) {
+  Leg& offender = from_offender.from();
+  Leg& other = from_offender.to();
+  offender.failing = true;
+  from_offender.stopForwarding(); // nothing more from the offender is forwarded
+  if (!owed_ && !offender.close_sent) {
+    owed_ = std::make_unique<OwedClose>();
+    owed_->toward = &relayToward(offender);
+    owed_->code = code;
+    owed_->reason.assign(reason);
+  }
+  const bool client_offended = &offender == &client_;
+  const uint16_t code_to_other = cut_other ? ws::close_code::kAbnormal : other_code;
+  closeBoth(termination, client_offended ? 0 : code_to_other, other_reason,
+            client_offended ? code_to_other : 0, other_reason);
+  onLegDone(other);
+}
+
 void Session::onViolation(Relay& relay, ws::ParseError error, bool mid_frame) {
   const bool client_offended = &relay == &to_backend_;
   violation_ = ws::kindOf(error);
   recordViolation(violation_, client_offended);
   const uint16_t code = ws::closeCodeFor(error);
   const char* reason = ws::reasonFor(error);
-  Termination termination = terminationFor(error);
-  if (mid_frame) termination = Termination::MidFrameViolation;
-  Leg& other = client_offended ? backend_ : client_;
-  relay.from().failing = true;
-  if (mid_frame) abortLeg(other); // a close frame now would land inside a frame
-  // The offender's parser is dead: nothing more from it is forwarded.
-  relay.stopForwarding();
-  if (client_offended) {
-    const std::string why = std::string("client sent a bad frame: ") + reason;
-    closeBoth(termination, code, reason, ws::close_code::kGoingAway, why);
-  } else {
-    // A backend breaking the protocol is a bad gateway for the client; a backend exceeding a
-    // policy limit is a policy close like any other.
-    const bool protocol = code == ws::close_code::kProtocolError;
-    const std::string why = std::string("backend sent a bad frame: ") + reason;
-    closeBoth(termination, protocol ? ws::close_code::kBadGateway : ws::close_code::kGoingAway, why,
-              code, reason);
-  }
+  const Termination termination =
+      mid_frame ? Termination::MidFrameViolation : terminationFor(error);
+  // The other peer is told what happened: a backend learns that its client went away, a client
+  // that its backend failed (1014, bad gateway), whatever the violation. A frame partly
+  // forwarded to it cannot be followed by a close frame: that leg is cut instead.
+  const std::string why =
+      std::string(client_offended ? "client sent a bad frame: " : "backend sent a bad frame: ") +
+      reason;
+  failPeer(relay, termination, code, reason,
+           client_offended ? ws::close_code::kGoingAway : ws::close_code::kBadGateway, why,
+           mid_frame);
 }
 
 bool Session::onClientMessageStart() {
@@ -469,11 +551,11 @@ bool Session::onClientMessageStart() {
 }
 
 void Session::onPolicyStop(Relay& relay) {
-  relay.stopForwarding();
   violation_ = "rate_limited";
   recordViolation(violation_, true);
-  closeBoth(Termination::RateLimited, ws::close_code::kRateLimited, "message rate limit exceeded",
-            ws::close_code::kGoingAway, "client exceeded its message rate limit");
+  failPeer(relay, Termination::RateLimited, ws::close_code::kRateLimited,
+           "message rate limit exceeded", ws::close_code::kGoingAway,
+           "client exceeded its message rate limit", false);
 }
 
 bool Session::isOwnPong(std::span<const uint8_t> payload) {
@@ -513,10 +595,9 @@ void Session::onTimer(int purpose) {
       reject(408, "the upgrade request was not complete within handshake_timeout",
              Termination::HandshakeTimeout);
     } else if (state_ == State::Connecting) {
-      handshake_->last_error = "connect timeout";
-      recordConnect(false);
-      retireBackend();
-      connectBackend();
+      failConnect(handshake_->lookup.active()
+                      ? "connect timeout (no DNS answer for " + picked_->address.host + ")"
+                      : std::string("connect timeout"));
     } else if (state_ == State::AwaitingResponse) {
       reject(504, "the backend did not answer the upgrade within handshake_timeout",
              Termination::BackendTimeout);
@@ -565,6 +646,16 @@ void Session::onTimer(int purpose) {
               "client session lifetime reached");
     return;
   case CloseTimer:
+    if (owed_) {
+      // The other peer did not finish its close in time: give up on it, and give the offender
+      // its close code (or a cut, inside a frame) with a last short wait for it to go out.
+      abortLeg(owed_->toward->from());
+      sendOwedClose();
+      arm(CloseTimer, kOwedLingerMs);
+      checkLegDone(client_);
+      checkLegDone(backend_);
+      return;
+    }
     if (state_ == State::Closing && termination_ == Termination::Normal) {
       termination_ = Termination::CloseTimeout;
     }
@@ -578,9 +669,6 @@ void Session::onTimer(int purpose) {
 void Session::drain() {
   switch (state_) {
   case State::ReadingRequest:
-    termination_ = Termination::Drain;
-    abort();
-    return;
   case State::Connecting:
   case State::AwaitingResponse:
     reject(503, "wsgate is shutting down", Termination::Drain, {{"Retry-After", "1"}});

@@ -6,6 +6,7 @@
 #include "proxy/core/timer_wheel.h"
 #include "proxy/metrics/connections.h"
 #include "proxy/session/relay.h"
+#include "proxy/transport/lookup.h"
 #include "proxy/transport/tcp_stream.h"
 
 #include <cstdint>
@@ -50,7 +51,7 @@ const char* toString(Termination termination);
 // One client connection and, once routed, its backend connection: the handshake state machine,
 // the frame relay under policy, heartbeats, close semantics and the access log line.
 // A session deletes itself once both connections are closed.
-class Session final : public StreamEvents, public TimerOwner {
+class Session final : public StreamEvents, public TimerOwner, public LookupEvents {
 public:
   // Every transition happens in setState().
   enum class State : uint8_t {
@@ -87,6 +88,8 @@ public:
   void onStreamClosed(Stream& stream) override;
   // TimerOwner
   void onTimer(int purpose) override;
+  // LookupEvents: the picked backend's name resolved (or not).
+  void onLookup(int status, const addrinfo* result) override;
 
 private:
   friend class Relay;
@@ -135,7 +138,7 @@ private:
               std::vector<http::Header> extra_headers = {});
   void startConnect(const sockaddr* address);
   void retireBackend();
-  static void onResolved(uv_getaddrinfo_t* request, int status, addrinfo* result);
+  void failConnect(std::string error);
   void openSession(std::span<const uint8_t> early_backend_bytes);
 
   // Relay and close (session.cpp)
@@ -158,8 +161,14 @@ private:
   void closeBoth(Termination termination, uint16_t client_code, std::string_view client_reason,
                  uint16_t backend_code, std::string_view backend_reason);
   void sendClose(Relay& toward, uint16_t code, std::string_view reason);
+  void failPeer(Relay& from_offender, Termination termination, uint16_t code,
+                std::string_view reason, uint16_t other_code, std::string_view other_reason,
+                bool cut_other);
+  void sendOwedClose();
   void abortLeg(Leg& leg);
+  bool legFinished(Leg& leg);
   void checkLegDone(Leg& leg);
+  void onLegDone(Leg& leg);
   void sendPing();
   void finish();
   void writeAccessLog();
@@ -168,9 +177,11 @@ private:
   static const char* rejectReason(int status);
   void recordAccepted();
   void recordConnect(bool ok);
+  void logConnectFailure();
   void recordOpened();
   void recordViolation(const char* kind, bool client_offended);
   void recordFinished();
+  void recordLegClosed(Leg& leg);
   Leg* legOf(Stream& stream);
   // The client's IP without the port, from client_addr_ ("[::1]:5" -> "::1").
   std::string clientIp() const;
@@ -207,7 +218,7 @@ private:
     std::vector<bool> tried;
     std::size_t backend_index = 0;
     std::string last_error; // why the last backend attempt failed
-    uv_getaddrinfo_t resolve{};
+    Lookup lookup;          // the picked backend's name, while it resolves
   };
   std::unique_ptr<Handshake> handshake_;
   std::string path_;
@@ -231,6 +242,14 @@ private:
   uint64_t rate_count_ = 0;
   double last_rtt_ms_ = -1;
   const char* violation_ = nullptr; // kindOf() of the policy violation that ended the session
+  // The close owed to a peer that broke the rules, sent once the other leg's close is done.
+  struct OwedClose {
+    Relay* toward = nullptr; // the relay that writes to the offender
+    uint16_t code = 0;
+    std::string reason;
+    uint64_t bytes = 0; // relayed to the offender since
+  };
+  std::unique_ptr<OwedClose> owed_;
   std::vector<std::unique_ptr<Stream>> retired_; // backend attempts whose handles are closing
   Session* prev_ = nullptr;                      // the worker's list of live sessions
   Session* next_ = nullptr;

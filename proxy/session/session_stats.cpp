@@ -1,6 +1,7 @@
 // What a session reports to its worker's metrics: connection start and end, handshake
 // outcome, backend connects, closes and violations. Label values are bounded sets.
 #include "common/ws/close.h"
+#include "proxy/core/logger.h"
 #include "proxy/metrics/names.h"
 #include "proxy/server/worker.h"
 #include "proxy/session/session.h"
@@ -32,6 +33,29 @@ void Session::recordConnect(bool ok) {
   } else {
     ++stats.connect_failures[metrics::key({pool_->name, metrics::backendLabel(*picked_)})];
   }
+  if (!ok) logConnectFailure();
+}
+
+// One warning per second per worker at most: a backend that is down fails every session's
+// connect, and the access log has each one.
+void Session::logConnectFailure() {
+  thread_local uint64_t last_logged_ms = 0;
+  thread_local uint64_t suppressed = 0;
+  const uint64_t t = now();
+  if (last_logged_ms != 0 && t - last_logged_ms < 1000) {
+    ++suppressed;
+    return;
+  }
+  last_logged_ms = t;
+  Logger& logger = Logger::instance();
+  logger.write(logger.line(log::Level::Warn, "backend_connect_failed")
+                   .str("pool", pool_->name)
+                   .str("backend", metrics::backendLabel(*picked_))
+                   .str("error", handshake_ ? handshake_->last_error : std::string())
+                   .unum("worker", worker_.index())
+                   .unum("suppressed", suppressed)
+                   .finish());
+  suppressed = 0;
 }
 
 void Session::recordOpened() {
@@ -64,11 +88,16 @@ void Session::recordFinished() {
   --stats.backend_active[metrics::key({pool_->name, metrics::backendLabel(*picked_)})];
   stats.session_duration.try_emplace(route_->name, metrics::kSessionBounds)
       .first->second.observe(static_cast<double>(now() - opened_ms_) / 1000.0);
-  for (const Leg* leg : {&client_, &backend_}) {
-    if (leg->close_code == 0) continue;
-    ++stats.closes[metrics::key(
-        {leg->name, leg->closed_by, metrics::closeCodeLabel(leg->close_code)})];
-  }
+}
+
+// A leg's close is counted when its TCP connection is closed, not when the whole session
+// ends: a client closed with 1009 shows at once, whatever the backend leg still waits for.
+void Session::recordLegClosed(Leg& leg) {
+  if (opened_ms_ == 0 || leg.close_counted || leg.close_code == 0) return;
+  leg.close_counted = true;
+  metrics::WorkerStats& stats = worker_.stats();
+  std::lock_guard lock(stats.mutex);
+  ++stats.closes[metrics::key({leg.name, leg.closed_by, metrics::closeCodeLabel(leg.close_code)})];
 }
 
 } // namespace wsgate::proxy

@@ -1,8 +1,8 @@
 // Frame policy (DESIGN.md "The life of a connection", step 7). A client that breaks RFC 6455 or
 // the route's policy gets the close code and reason that name its fault; the backend gets 1001
 // with "client sent a bad frame: <reason>"; what the client sent before the bad frame reaches the
-// backend in order, the bad frame never does. A backend breaking the protocol gets 1002 and the
-// client 1014; a backend over a policy limit gets that code and the client 1001. A violation
+// backend in order, the bad frame never does. A backend breaking the protocol or a policy limit
+// gets that code, and the client 1014 (bad gateway) with a reason naming it. A violation
 // found inside a frame already partly forwarded cuts the other leg at the TCP level.
 
 import { after, before, describe, test } from 'node:test';
@@ -309,11 +309,11 @@ describe('policy', () => {
       violation: 'protocol',
     }));
 
-  test('backend sends invalid UTF-8: backend 1007, client 1001 "backend sent a bad frame: invalid UTF-8 in text message"', { timeout: 30000 }, () =>
+  test('backend sends invalid UTF-8: backend 1007, client 1014 "backend sent a bad frame: invalid UTF-8 in text message"', { timeout: 30000 }, () =>
     backendViolation({
       path: '/raw/utf8',
       bad: encodeFrame({ opcode: OP.TEXT, payload: Buffer.from([0x61, 0xff]), mask: false }),
-      clientCode: 1001,
+      clientCode: 1014,
       clientReason: 'backend sent a bad frame: invalid UTF-8 in text message',
       backendCode: 1007,
       backendReason: 'invalid UTF-8 in text message',
@@ -321,11 +321,11 @@ describe('policy', () => {
       violation: 'utf8',
     }));
 
-  test('backend sends a frame over max_frame_size: backend 1009, client 1001 "backend sent a bad frame: frame too big"', { timeout: 30000 }, () =>
+  test('backend sends a frame over max_frame_size: backend 1009, client 1014 "backend sent a bad frame: frame too big"', { timeout: 30000 }, () =>
     backendViolation({
       path: '/raw/big',
       bad: encodeFrame({ opcode: OP.BINARY, payload: Buffer.alloc(1025), mask: false }),
-      clientCode: 1001,
+      clientCode: 1014,
       clientReason: 'backend sent a bad frame: frame too big',
       backendCode: 1009,
       backendReason: 'frame too big',

@@ -291,12 +291,6 @@ std::vector<ErrorCase> errorCases() {
       {"close code 999", closeFrame(999, ""), {}, ParseError::InvalidCloseCode, 1002, 7},
       {"close code 5000", closeFrame(5000, ""), {}, ParseError::InvalidCloseCode, 1002, 7},
       {"close bad reason", closeFrame(1000, "\xff"), {}, ParseError::InvalidCloseReason, 1007, 8},
-      {"after close",
-       cat({closeFrame(1000, "bye"), ok}),
-       {},
-       ParseError::FrameAfterClose,
-       1002,
-       11},
       {"bad utf8",
        cat({ok, frame(Opcode::Text, "a\xc0\xafz")}),
        {},
@@ -347,6 +341,24 @@ TEST(FrameParserErrors, ParserStaysFailed) {
   const Bytes ok = frame(Opcode::Text, "ok");
   EXPECT_EQ(p.feed(ok, r).error, ParseError::ReservedOpcode);
   EXPECT_EQ(r.frames, 0);
+}
+
+// RFC 6455 section 5.5.1: after a close frame the endpoint discards what follows; even bytes
+// that are no frame at all are consumed without an error (Autobahn 7.1.2-7.1.5).
+TEST(FrameParser, BytesAfterCloseAreDiscarded) {
+  FrameParser parser(ParserOptions{}); // client frames: masked
+  Recorder sink;
+  Bytes input = closeFrame(1000, "bye");
+  const Bytes garbage = {0x81, 0x05, 'h', 'e', 'l', 'l', 'o', 0xff, 0x00};
+  input.insert(input.end(), garbage.begin(), garbage.end());
+  const FeedResult first = parser.feed(input, sink);
+  EXPECT_TRUE(first.ok());
+  EXPECT_TRUE(parser.closed());
+  EXPECT_EQ(sink.frames, 1);
+  const FeedResult second = parser.feed(garbage, sink);
+  EXPECT_TRUE(second.ok());
+  EXPECT_EQ(parser.error(), ParseError::None);
+  EXPECT_EQ(sink.frames, 1);
 }
 
 TEST(FrameParser, LimitsAreInclusive) {

@@ -8,7 +8,7 @@ set -euo pipefail
 mode=${1:-test}
 build_pkgs=(build-essential cmake pkg-config clang libuv1-dev node-llhttp libssl-dev
   libtomlplusplus-dev prometheus-cpp-dev googletest libgtest-dev libgmock-dev libbenchmark-dev curl)
-test_pkgs=(python3 python3-websockets python3-yaml openssl curl procps chromium prometheus)
+test_pkgs=(python3 python3-websockets python3-yaml openssl curl procps iproute2 chromium prometheus)
 
 want=("${build_pkgs[@]}")
 [ "$mode" = test ] && want+=("${test_pkgs[@]}")

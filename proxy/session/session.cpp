@@ -307,6 +307,14 @@ void Session::onStreamEnd(Stream& stream, int status) {
     // The peer stopped without a close frame: 1006 on its leg, a close with a reason on the
     // other.
     leg->recordClose(ws::close_code::kAbnormal, "connection lost without a close frame", leg->name);
+    if (owed_ && &owed_->toward->from() == leg) {
+      // The peer an offender waited on is gone: the offender gets its own close now.
+      abortLeg(*leg);
+      sendOwedClose();
+      checkLegDone(client_);
+      checkLegDone(backend_);
+      return;
+    }
     if (leg == &client_ && !leg->failed) {
       // A half-close: the client still reads. It gets what the backend sends until the
       // backend's close completes, then its TCP is closed.

@@ -208,4 +208,16 @@ describe('close hardening', () => {
     client.end();
     backend.end();
   });
+
+  test('15: the offender still gets its own code when the other peer leaves without a close reply', async () => {
+    const client = await rawClient(gw.port(), { path: '/raw/gone' });
+    const backend = await raw.nextPeer('/raw/gone');
+    await client.send({ opcode: OP.PING, payload: 'p', fin: false });
+    const toBackend = await backend.nextClose();
+    assert.equal(toBackend.code, 1001);
+    backend.end();
+    const close = await client.nextClose();
+    assert.deepEqual([close.code, close.reason], [1002, 'fragmented control frame']);
+    client.end();
+  });
 });

@@ -5,6 +5,7 @@
 #include "common/config/routing.h"
 #include "common/http/error_response.h"
 #include "common/http/headers.h"
+#include "common/http/target.h"
 #include "proxy/metrics/names.h"
 #include "proxy/server/worker.h"
 #include "proxy/session/session.h"
@@ -113,6 +114,11 @@ void Session::handleRequest() {
     reject(400, "a WebSocket upgrade needs HTTP/1.1", Termination::HandshakeRejected);
     return;
   }
+  if (headers.count("host") > 1) {
+    reject(400, "more than one Host header: a request carries exactly one (RFC 9112 section 3.2)",
+           Termination::HandshakeRejected);
+    return;
+  }
   const auto host = headers.get("host");
   if (!host || host->empty()) {
     reject(400, "missing Host header", Termination::HandshakeRejected);
@@ -152,11 +158,20 @@ void Session::handleRequest() {
 
 bool Session::routeRequest(const http::Request& request) {
   Handshake& hs = *handshake_;
-  const std::string path = request.target.substr(0, request.target.find('?'));
-  route_ = config::matchRoute(*config_, listener_index_, hs.host, path);
+  const http::TargetResult parsed = http::normalizeTarget(request.target);
+  if (parsed.error != http::TargetError::None) {
+    reject(400, http::reasonFor(parsed.error), Termination::HandshakeRejected);
+    return false;
+  }
+  // RFC 9112 section 3.2.2: the authority of an absolute-form target wins over Host; it is
+  // also the Host the backend gets, so wsgate and the backend see the same host.
+  if (parsed.target.absolute_form) hs.host = parsed.target.authority;
+  path_ = parsed.target.path;
+  hs.target = parsed.target.originForm();
+  route_ = config::matchRoute(*config_, listener_index_, hs.host, path_);
   if (route_ == nullptr) {
     reject(404,
-           "no route for host '" + config::hostWithoutPort(hs.host) + "' and path '" + path + "'",
+           "no route for host '" + config::hostWithoutPort(hs.host) + "' and path '" + path_ + "'",
            Termination::HandshakeRejected);
     return false;
   }
@@ -292,7 +307,7 @@ void Session::sendUpgradeRequest() {
   std::string out; // writeCopy keeps its own copy until written
   out.reserve(512);
   out += "GET ";
-  out += request.target;
+  out += hs.target;
   out += " HTTP/1.1\r\n";
   std::string forwarded_for;
   for (const http::Header& header : request.headers) {
@@ -310,7 +325,9 @@ void Session::sendUpgradeRequest() {
     }
     out += header.name;
     out += ": ";
-    out += header.value;
+    // The one Host header carries the host wsgate routed by (see routeRequest).
+    out += http::equalsIgnoreCase(name, "host") ? std::string_view(hs.host)
+                                                : std::string_view(header.value);
     out += "\r\n";
   }
   if (!forwarded_for.empty()) forwarded_for += ", ";

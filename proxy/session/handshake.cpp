@@ -366,11 +366,25 @@ void Session::handleResponse() {
            Termination::BackendRejected);
     return;
   }
+  if (response.version_major != 1 || response.version_minor != 1) {
+    reject(502,
+           "the backend answered 101 in HTTP/" + std::to_string(response.version_major) + "." +
+               std::to_string(response.version_minor) + ": a WebSocket upgrade needs HTTP/1.1",
+           Termination::BackendRejected);
+    return;
+  }
   const auto upgrade = headers.getAll("upgrade");
   const auto connection = headers.getAll("connection");
   if (!upgrade || !http::listHasToken(*upgrade, "websocket") || !connection ||
       !http::listHasToken(*connection, "upgrade")) {
     reject(502, "the backend's 101 lacks 'Upgrade: websocket' or 'Connection: Upgrade'",
+           Termination::BackendRejected);
+    return;
+  }
+  if (const std::size_t accepts = headers.count("sec-websocket-accept"); accepts > 1) {
+    reject(502,
+           "the backend sent " + std::to_string(accepts) +
+               " Sec-WebSocket-Accept headers; a 101 carries exactly one",
            Termination::BackendRejected);
     return;
   }

@@ -72,6 +72,8 @@ function assertTextPlain(res) {
 // A backend speaking raw TCP, answering by the request path:
 //   /ext    101 with a correct accept and Sec-WebSocket-Extensions: permessage-deflate
 //   /proto  101 with a correct accept and Sec-WebSocket-Protocol: evil
+//   /http10     101 with a correct accept, but in HTTP/1.0
+//   /twoaccept  101 with two (correct) Sec-WebSocket-Accept headers
 //   /gone   closes the connection without answering
 async function startScriptedBackend() {
   return h.startTcpBackend((socket) => {
@@ -91,6 +93,10 @@ async function startScriptedBackend() {
         socket.write(ok + 'Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n');
       } else if (target.startsWith('/proto')) {
         socket.write(ok + 'Sec-WebSocket-Protocol: evil\r\n\r\n');
+      } else if (target.startsWith('/http10')) {
+        socket.write(ok.replace('HTTP/1.1 101', 'HTTP/1.0 101') + '\r\n');
+      } else if (target.startsWith('/twoaccept')) {
+        socket.write(ok + `Sec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
       } else {
         socket.destroy();
       }
@@ -548,6 +554,8 @@ describe('backend failures', () => {
         { path_prefix: '/ext', pool: 'scripted' },
         { path_prefix: '/proto', pool: 'scripted' },
         { path_prefix: '/gone', pool: 'scripted' },
+        { path_prefix: '/http10', pool: 'scripted' },
+        { path_prefix: '/twoaccept', pool: 'scripted' },
         { path_prefix: '/blackhole', pool: 'blackhole' },
       ],
     });
@@ -601,6 +609,31 @@ describe('backend failures', () => {
     assert.equal(res.status, 502);
     assert.match(res.body, /subprotocol/i);
   });
+
+  // The status is checked as soon as the head arrives (a wrongly accepted 101 would keep the
+  // connection open), then the body once wsgate has closed.
+  async function expectBadGateway(path, body) {
+    const conn = await h.openRaw(gw.port());
+    const localPort = conn.socket.localPort;
+    await conn.write(h.upgradeRequest({ path }));
+    await conn.waitData((b) => h.parseHead(b) !== null);
+    const head = h.parseHead(conn.data);
+    assert.equal(head.status, 502, conn.data.toString('latin1'));
+    await conn.waitEnd();
+    assert.equal(conn.data.subarray(head.headLength).toString(), body);
+    const line = await accessFor(gw, localPort);
+    assert.equal(line.status, 502);
+    assert.equal(line.termination, 'backend_rejected');
+    assert.equal(line.error, body.trimEnd());
+  }
+
+  it('answers 502 when the backend answers 101 in HTTP/1.0', () =>
+    expectBadGateway('/http10',
+      'the backend answered 101 in HTTP/1.0: a WebSocket upgrade needs HTTP/1.1\n'));
+
+  it('answers 502 when the backend\'s 101 has two Sec-WebSocket-Accept headers', () =>
+    expectBadGateway('/twoaccept',
+      'the backend sent 2 Sec-WebSocket-Accept headers; a 101 carries exactly one\n'));
 
   it('answers 502 when the backend closes before answering', async () => {
     const res = await h.rawRequest(gw.port(), h.upgradeRequest({ path: '/gone' }));

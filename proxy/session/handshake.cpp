@@ -178,12 +178,16 @@ bool Session::routeRequest(const http::Request& request) {
   pool_ = &config_->pools[route_->pool_index];
   policy_ = route_->policy_ptr;
   const auto origin = request.headers.get("origin");
-  if (!policy_->allowed_origins.empty() && (!origin || !config::originAllowed(*policy_, *origin))) {
-    reject(403,
-           origin ? "origin '" + std::string(*origin) + "' is not allowed on this route"
-                  : std::string("an Origin header is required on this route"),
-           Termination::HandshakeRejected);
-    return false;
+  if (!policy_->allowed_origins.empty()) {
+    if (!origin && !policy_->allow_missing_origin) {
+      reject(403, "an Origin header is required on this route", Termination::HandshakeRejected);
+      return false;
+    }
+    if (origin && !config::originAllowed(*policy_, *origin)) {
+      reject(403, "origin '" + std::string(*origin) + "' is not allowed on this route",
+             Termination::HandshakeRejected);
+      return false;
+    }
   }
   if (!worker_.shared().admitIp(clientIp(), policy_->max_connections_per_ip)) {
     reject(429, "too many connections from " + clientIp(), Termination::HandshakeRejected,
@@ -443,6 +447,10 @@ void Session::openSession(std::span<const uint8_t> early_backend_bytes) {
   options.allow_binary = policy_->allow_binary;
   options.peer = ws::Role::Client;
   to_backend_.configure(options);
+  // Frames from the backend have a limit of their own: a backend that sends each message as
+  // one frame is only held to max_message_size unless backend_max_frame_size says otherwise.
+  options.max_frame_size = policy_->backend_max_frame_size != 0 ? policy_->backend_max_frame_size
+                                                                : policy_->max_message_size;
   options.peer = ws::Role::Server;
   to_client_.configure(options);
   std::vector<uint8_t> early_client = std::move(handshake_->early_client);

@@ -276,10 +276,15 @@ describe('client request validation and routing', () => {
     assert.match(res.body, /origin/i);
   });
 
-  it('answers a missing Origin with 403 when allowed_origins is set', async () => {
-    const res = await raw(h.upgradeRequest({ path: '/node/strict' }));
-    assert.equal(res.status, 403);
-    assert.match(res.body, /origin/i);
+  it('admits a request without Origin when allowed_origins is set (allow_missing_origin defaults to true)', async () => {
+    const ws = await h.connectWs(gw.url('/node/strict/no-origin'));
+    ws.send('non-browser');
+    assert.equal((await h.nextMessage(ws)).data.toString(), 'non-browser');
+    ws.close(1000);
+    assert.equal((await h.waitClose(ws)).code, 1000);
+    const line = await gw.waitForAccess((l) => l.path === '/node/strict/no-origin');
+    assert.equal(line.status, 101);
+    assert.equal(line.route, '*/node/strict');
   });
 
   it('accepts an exact and a *.suffix allowed origin', async () => {
@@ -659,6 +664,61 @@ describe('backend failures', () => {
     assert.match(res.body, /timeout|timed out/i);
     const line = await accessFor(gw, res.localPort);
     assert.equal(line.status, 504);
+  });
+});
+
+describe('allow_missing_origin', () => {
+  let backend;
+  let gw;
+
+  before(async () => {
+    backend = await h.startWsBackend();
+    gw = await h.startWsgate({
+      pools: [{ name: 'p', backends: [backend.address] }],
+      routes: [
+        { path_prefix: '/required', pool: 'p', policy: 'required' },
+        { path_prefix: '/optional', pool: 'p', policy: 'optional' },
+      ],
+      policies: {
+        required: { allowed_origins: ['https://good.example'], allow_missing_origin: false },
+        optional: { allowed_origins: ['https://good.example'], allow_missing_origin: true },
+      },
+    });
+  });
+
+  it('false: answers a request without Origin with 403 "an Origin header is required on this route"', async () => {
+    const res = await h.rawRequest(gw.port(), h.upgradeRequest({ path: '/required' }));
+    assert.equal(res.status, 403);
+    assertTextPlain(res);
+    assert.equal(res.body, 'an Origin header is required on this route\n');
+    const line = await accessFor(gw, res.localPort);
+    assert.equal(line.status, 403);
+    assert.equal(line.termination, 'handshake_rejected');
+    assert.equal(backend.connections.length, 0);
+  });
+
+  it('false: still admits an allowed Origin and refuses another', async () => {
+    const ws = await h.connectWs(gw.url('/required/good'), { origin: 'https://good.example' });
+    ws.close(1000);
+    assert.equal((await h.waitClose(ws)).code, 1000);
+    const res = await h.rawRequest(gw.port(), h.upgradeRequest({
+      path: '/required', headers: { Origin: 'https://evil.example' },
+    }));
+    assert.equal(res.status, 403);
+    assert.equal(res.body, 'origin \'https://evil.example\' is not allowed on this route\n');
+  });
+
+  it('true: admits a request without Origin and still refuses a wrong Origin', async () => {
+    const ws = await h.connectWs(gw.url('/optional/none'));
+    ws.send('x');
+    assert.equal((await h.nextMessage(ws)).data.toString(), 'x');
+    ws.close(1000);
+    assert.equal((await h.waitClose(ws)).code, 1000);
+    const res = await h.rawRequest(gw.port(), h.upgradeRequest({
+      path: '/optional', headers: { Origin: 'https://evil.example' },
+    }));
+    assert.equal(res.status, 403);
+    assert.equal(res.body, 'origin \'https://evil.example\' is not allowed on this route\n');
   });
 });
 

@@ -120,6 +120,10 @@ struct Policy {
   uint64_t max_messages_per_second = 0;     // 0 = unlimited; over it: close 4002
   Duration max_session_lifetime{0};         // 0 = unlimited; reached: close 4003
   uint16_t backend_lost_close_code = 1014;  // always isSendableCloseCode()
+  // Frames from backends; 0 = max_message_size (a backend that sends a whole message as one
+  // frame is never cut by the default). max_frame_size applies to client frames only.
+  uint64_t backend_max_frame_size = 0;
+  bool allow_missing_origin = true; // with allowed_origins set: admit requests without Origin
 };
 
 inline constexpr std::size_t kUnresolved = static_cast<std::size_t>(-1);

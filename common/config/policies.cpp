@@ -58,6 +58,8 @@ void readPolicy(TableReader& in, Policy& policy) {
   in.readUnsigned("max_messages_per_second", policy.max_messages_per_second, 0, kMaxCount);
   in.readDuration("max_session_lifetime", policy.max_session_lifetime, DurationRule::ZeroAllowed);
   readCloseCode(in, policy);
+  in.readSize("backend_max_frame_size", policy.backend_max_frame_size, SizeRule::ZeroAllowed);
+  in.readBool("allow_missing_origin", policy.allow_missing_origin);
   // A zero pong_timeout can only come from the file, so `pong` is set whenever it is zero.
   if (policy.ping_interval.count() > 0 && policy.pong_timeout.count() == 0 && pong != nullptr) {
     in.error(*pong, "pong_timeout",

@@ -215,7 +215,7 @@ const toml::node* TableReader::readDuration(std::string_view key, Duration& out,
   return node;
 }
 
-const toml::node* TableReader::readSize(std::string_view key, uint64_t& out) {
+const toml::node* TableReader::readSize(std::string_view key, uint64_t& out, SizeRule rule) {
   const toml::node* node = get(key);
   if (node == nullptr) return nullptr;
   uint64_t value = 0;
@@ -236,7 +236,7 @@ const toml::node* TableReader::readSize(std::string_view key, uint64_t& out) {
     error(*node, key, expectedType("a size (bytes, or a string like \"64KiB\")", *node));
     return nullptr;
   }
-  if (value == 0) {
+  if (value == 0 && rule == SizeRule::Positive) {
     error(*node, key, "must be at least 1 byte");
     return nullptr;
   }

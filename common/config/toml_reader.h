@@ -48,6 +48,9 @@ enum class Need { Optional, Required };
 // What a duration may be.
 enum class DurationRule { ZeroAllowed, Positive };
 
+// What a size may be.
+enum class SizeRule { ZeroAllowed, Positive };
+
 // Reads the keys of one table. Every key asked for through get() (and the typed reads
 // built on it) counts as known; reportUnknownKeys() then flags the rest, so each
 // section must ask for all of its keys before calling it.
@@ -78,7 +81,8 @@ public:
   const toml::node* readInteger(std::string_view key, int64_t& out, int64_t min, int64_t max,
                                 Need need = Need::Optional);
   const toml::node* readDuration(std::string_view key, Duration& out, DurationRule rule);
-  const toml::node* readSize(std::string_view key, uint64_t& out);
+  const toml::node* readSize(std::string_view key, uint64_t& out,
+                             SizeRule rule = SizeRule::Positive);
   const toml::node* readAddress(std::string_view key, Address& out, PortRule rule,
                                 Need need = Need::Optional);
 

@@ -5,6 +5,7 @@
 #include "common/config/routing.h"
 #include "common/http/error_response.h"
 #include "common/http/headers.h"
+#include "common/http/target.h"
 #include "proxy/metrics/names.h"
 #include "proxy/server/worker.h"
 #include "proxy/session/session.h"
@@ -113,6 +114,11 @@ void Session::handleRequest() {
     reject(400, "a WebSocket upgrade needs HTTP/1.1", Termination::HandshakeRejected);
     return;
   }
+  if (headers.count("host") > 1) {
+    reject(400, "more than one Host header: a request carries exactly one (RFC 9112 section 3.2)",
+           Termination::HandshakeRejected);
+    return;
+  }
   const auto host = headers.get("host");
   if (!host || host->empty()) {
     reject(400, "missing Host header", Termination::HandshakeRejected);
@@ -152,23 +158,36 @@ void Session::handleRequest() {
 
 bool Session::routeRequest(const http::Request& request) {
   Handshake& hs = *handshake_;
-  const std::string path = request.target.substr(0, request.target.find('?'));
-  route_ = config::matchRoute(*config_, listener_index_, hs.host, path);
+  const http::TargetResult parsed = http::normalizeTarget(request.target);
+  if (parsed.error != http::TargetError::None) {
+    reject(400, http::reasonFor(parsed.error), Termination::HandshakeRejected);
+    return false;
+  }
+  // RFC 9112 section 3.2.2: the authority of an absolute-form target wins over Host; it is
+  // also the Host the backend gets, so wsgate and the backend see the same host.
+  if (parsed.target.absolute_form) hs.host = parsed.target.authority;
+  path_ = parsed.target.path;
+  hs.target = parsed.target.originForm();
+  route_ = config::matchRoute(*config_, listener_index_, hs.host, path_);
   if (route_ == nullptr) {
     reject(404,
-           "no route for host '" + config::hostWithoutPort(hs.host) + "' and path '" + path + "'",
+           "no route for host '" + config::hostWithoutPort(hs.host) + "' and path '" + path_ + "'",
            Termination::HandshakeRejected);
     return false;
   }
   pool_ = &config_->pools[route_->pool_index];
   policy_ = route_->policy_ptr;
   const auto origin = request.headers.get("origin");
-  if (!policy_->allowed_origins.empty() && (!origin || !config::originAllowed(*policy_, *origin))) {
-    reject(403,
-           origin ? "origin '" + std::string(*origin) + "' is not allowed on this route"
-                  : std::string("an Origin header is required on this route"),
-           Termination::HandshakeRejected);
-    return false;
+  if (!policy_->allowed_origins.empty()) {
+    if (!origin && !policy_->allow_missing_origin) {
+      reject(403, "an Origin header is required on this route", Termination::HandshakeRejected);
+      return false;
+    }
+    if (origin && !config::originAllowed(*policy_, *origin)) {
+      reject(403, "origin '" + std::string(*origin) + "' is not allowed on this route",
+             Termination::HandshakeRejected);
+      return false;
+    }
   }
   if (!worker_.shared().admitIp(clientIp(), policy_->max_connections_per_ip)) {
     reject(429, "too many connections from " + clientIp(), Termination::HandshakeRejected,
@@ -284,7 +303,7 @@ void Session::sendUpgradeRequest() {
   std::string out; // writeCopy keeps its own copy until written
   out.reserve(512);
   out += "GET ";
-  out += request.target;
+  out += hs.target;
   out += " HTTP/1.1\r\n";
   std::string forwarded_for;
   for (const http::Header& header : request.headers) {
@@ -302,7 +321,9 @@ void Session::sendUpgradeRequest() {
     }
     out += header.name;
     out += ": ";
-    out += header.value;
+    // The one Host header carries the host wsgate routed by (see routeRequest).
+    out += http::equalsIgnoreCase(name, "host") ? std::string_view(hs.host)
+                                                : std::string_view(header.value);
     out += "\r\n";
   }
   if (!forwarded_for.empty()) forwarded_for += ", ";
@@ -341,11 +362,25 @@ void Session::handleResponse() {
            Termination::BackendRejected);
     return;
   }
+  if (response.version_major != 1 || response.version_minor != 1) {
+    reject(502,
+           "the backend answered 101 in HTTP/" + std::to_string(response.version_major) + "." +
+               std::to_string(response.version_minor) + ": a WebSocket upgrade needs HTTP/1.1",
+           Termination::BackendRejected);
+    return;
+  }
   const auto upgrade = headers.getAll("upgrade");
   const auto connection = headers.getAll("connection");
   if (!upgrade || !http::listHasToken(*upgrade, "websocket") || !connection ||
       !http::listHasToken(*connection, "upgrade")) {
     reject(502, "the backend's 101 lacks 'Upgrade: websocket' or 'Connection: Upgrade'",
+           Termination::BackendRejected);
+    return;
+  }
+  if (const std::size_t accepts = headers.count("sec-websocket-accept"); accepts > 1) {
+    reject(502,
+           "the backend sent " + std::to_string(accepts) +
+               " Sec-WebSocket-Accept headers; a 101 carries exactly one",
            Termination::BackendRejected);
     return;
   }
@@ -404,6 +439,10 @@ void Session::openSession(std::span<const uint8_t> early_backend_bytes) {
   options.allow_binary = policy_->allow_binary;
   options.peer = ws::Role::Client;
   to_backend_.configure(options);
+  // Frames from the backend have a limit of their own: a backend that sends each message as
+  // one frame is only held to max_message_size unless backend_max_frame_size says otherwise.
+  options.max_frame_size = policy_->backend_max_frame_size != 0 ? policy_->backend_max_frame_size
+                                                                : policy_->max_message_size;
   options.peer = ws::Role::Server;
   to_client_.configure(options);
   std::vector<uint8_t> early_client = std::move(handshake_->early_client);

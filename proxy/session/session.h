@@ -211,8 +211,8 @@ private:
     http::RequestParser request{};
     http::ResponseParser response{};
     std::string key;
-    std::string path;
-    std::string host;
+    std::string target; // the normalised origin-form target forwarded to the backend
+    std::string host;   // Host, or the authority of an absolute-form target
     std::vector<std::string> offered_protocols;
     std::vector<uint8_t> early_client; // frames the client sent before the 101
     std::vector<bool> tried;

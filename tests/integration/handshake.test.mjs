@@ -72,6 +72,8 @@ function assertTextPlain(res) {
 // A backend speaking raw TCP, answering by the request path:
 //   /ext    101 with a correct accept and Sec-WebSocket-Extensions: permessage-deflate
 //   /proto  101 with a correct accept and Sec-WebSocket-Protocol: evil
+//   /http10     101 with a correct accept, but in HTTP/1.0
+//   /twoaccept  101 with two (correct) Sec-WebSocket-Accept headers
 //   /gone   closes the connection without answering
 async function startScriptedBackend() {
   return h.startTcpBackend((socket) => {
@@ -91,6 +93,10 @@ async function startScriptedBackend() {
         socket.write(ok + 'Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n');
       } else if (target.startsWith('/proto')) {
         socket.write(ok + 'Sec-WebSocket-Protocol: evil\r\n\r\n');
+      } else if (target.startsWith('/http10')) {
+        socket.write(ok.replace('HTTP/1.1 101', 'HTTP/1.0 101') + '\r\n');
+      } else if (target.startsWith('/twoaccept')) {
+        socket.write(ok + `Sec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`);
       } else {
         socket.destroy();
       }
@@ -270,10 +276,15 @@ describe('client request validation and routing', () => {
     assert.match(res.body, /origin/i);
   });
 
-  it('answers a missing Origin with 403 when allowed_origins is set', async () => {
-    const res = await raw(h.upgradeRequest({ path: '/node/strict' }));
-    assert.equal(res.status, 403);
-    assert.match(res.body, /origin/i);
+  it('admits a request without Origin when allowed_origins is set (allow_missing_origin defaults to true)', async () => {
+    const ws = await h.connectWs(gw.url('/node/strict/no-origin'));
+    ws.send('non-browser');
+    assert.equal((await h.nextMessage(ws)).data.toString(), 'non-browser');
+    ws.close(1000);
+    assert.equal((await h.waitClose(ws)).code, 1000);
+    const line = await gw.waitForAccess((l) => l.path === '/node/strict/no-origin');
+    assert.equal(line.status, 101);
+    assert.equal(line.route, '*/node/strict');
   });
 
   it('accepts an exact and a *.suffix allowed origin', async () => {
@@ -548,6 +559,8 @@ describe('backend failures', () => {
         { path_prefix: '/ext', pool: 'scripted' },
         { path_prefix: '/proto', pool: 'scripted' },
         { path_prefix: '/gone', pool: 'scripted' },
+        { path_prefix: '/http10', pool: 'scripted' },
+        { path_prefix: '/twoaccept', pool: 'scripted' },
         { path_prefix: '/blackhole', pool: 'blackhole' },
       ],
     });
@@ -602,6 +615,31 @@ describe('backend failures', () => {
     assert.match(res.body, /subprotocol/i);
   });
 
+  // The status is checked as soon as the head arrives (a wrongly accepted 101 would keep the
+  // connection open), then the body once wsgate has closed.
+  async function expectBadGateway(path, body) {
+    const conn = await h.openRaw(gw.port());
+    const localPort = conn.socket.localPort;
+    await conn.write(h.upgradeRequest({ path }));
+    await conn.waitData((b) => h.parseHead(b) !== null);
+    const head = h.parseHead(conn.data);
+    assert.equal(head.status, 502, conn.data.toString('latin1'));
+    await conn.waitEnd();
+    assert.equal(conn.data.subarray(head.headLength).toString(), body);
+    const line = await accessFor(gw, localPort);
+    assert.equal(line.status, 502);
+    assert.equal(line.termination, 'backend_rejected');
+    assert.equal(line.error, body.trimEnd());
+  }
+
+  it('answers 502 when the backend answers 101 in HTTP/1.0', () =>
+    expectBadGateway('/http10',
+      'the backend answered 101 in HTTP/1.0: a WebSocket upgrade needs HTTP/1.1\n'));
+
+  it('answers 502 when the backend\'s 101 has two Sec-WebSocket-Accept headers', () =>
+    expectBadGateway('/twoaccept',
+      'the backend sent 2 Sec-WebSocket-Accept headers; a 101 carries exactly one\n'));
+
   it('answers 502 when the backend closes before answering', async () => {
     const res = await h.rawRequest(gw.port(), h.upgradeRequest({ path: '/gone' }));
     assert.equal(res.status, 502);
@@ -626,6 +664,61 @@ describe('backend failures', () => {
     assert.match(res.body, /timeout|timed out/i);
     const line = await accessFor(gw, res.localPort);
     assert.equal(line.status, 504);
+  });
+});
+
+describe('allow_missing_origin', () => {
+  let backend;
+  let gw;
+
+  before(async () => {
+    backend = await h.startWsBackend();
+    gw = await h.startWsgate({
+      pools: [{ name: 'p', backends: [backend.address] }],
+      routes: [
+        { path_prefix: '/required', pool: 'p', policy: 'required' },
+        { path_prefix: '/optional', pool: 'p', policy: 'optional' },
+      ],
+      policies: {
+        required: { allowed_origins: ['https://good.example'], allow_missing_origin: false },
+        optional: { allowed_origins: ['https://good.example'], allow_missing_origin: true },
+      },
+    });
+  });
+
+  it('false: answers a request without Origin with 403 "an Origin header is required on this route"', async () => {
+    const res = await h.rawRequest(gw.port(), h.upgradeRequest({ path: '/required' }));
+    assert.equal(res.status, 403);
+    assertTextPlain(res);
+    assert.equal(res.body, 'an Origin header is required on this route\n');
+    const line = await accessFor(gw, res.localPort);
+    assert.equal(line.status, 403);
+    assert.equal(line.termination, 'handshake_rejected');
+    assert.equal(backend.connections.length, 0);
+  });
+
+  it('false: still admits an allowed Origin and refuses another', async () => {
+    const ws = await h.connectWs(gw.url('/required/good'), { origin: 'https://good.example' });
+    ws.close(1000);
+    assert.equal((await h.waitClose(ws)).code, 1000);
+    const res = await h.rawRequest(gw.port(), h.upgradeRequest({
+      path: '/required', headers: { Origin: 'https://evil.example' },
+    }));
+    assert.equal(res.status, 403);
+    assert.equal(res.body, 'origin \'https://evil.example\' is not allowed on this route\n');
+  });
+
+  it('true: admits a request without Origin and still refuses a wrong Origin', async () => {
+    const ws = await h.connectWs(gw.url('/optional/none'));
+    ws.send('x');
+    assert.equal((await h.nextMessage(ws)).data.toString(), 'x');
+    ws.close(1000);
+    assert.equal((await h.waitClose(ws)).code, 1000);
+    const res = await h.rawRequest(gw.port(), h.upgradeRequest({
+      path: '/optional', headers: { Origin: 'https://evil.example' },
+    }));
+    assert.equal(res.status, 403);
+    assert.equal(res.body, 'origin \'https://evil.example\' is not allowed on this route\n');
   });
 });
 

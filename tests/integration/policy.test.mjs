@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
+import * as h from './lib/harness.mjs';
 import { startWsgate, stopAll } from './lib/harness.mjs';
 import {
   OP,
@@ -57,6 +58,9 @@ describe('policy', () => {
         { pool: 'ws', path_prefix: '/nobin', policy: 'nobin' },
         { pool: 'ws', path_prefix: '/rate', policy: 'rate' },
         { pool: 'raw', path_prefix: '/raw' },
+        // Backend frames are limited by max_message_size (backend_max_frame_size = 0), so the
+        // backend's 1025-byte frame test needs a 1024-byte message limit.
+        { pool: 'raw', path_prefix: '/raw/big', policy: 'rawsmall' },
         { pool: 'raw', path_prefix: '/off', policy: 'utf8off' },
         { pool: 'raw', path_prefix: '/big', policy: 'big' },
       ],
@@ -66,6 +70,7 @@ describe('policy', () => {
         rate: { ...BASE, max_messages_per_second: 5 },
         utf8off: { ...BASE, utf8: 'off' },
         big: { ...BASE, max_frame_size: '1MiB', max_message_size: '4MiB' },
+        rawsmall: { ...BASE, max_message_size: 1024 },
       },
     });
   });
@@ -421,5 +426,84 @@ describe('policy', () => {
     assert.equal(log.backend_close_code, 1007);
     assert.equal(log.backend_close_reason, 'invalid UTF-8 in text message');
     assert.equal(atBackend.frame.masked, true, 'wsgate is a client towards the backend: its close must be masked');
+  });
+});
+
+// backend_max_frame_size (CONFIG.md "Additions"): frames from backends have their own limit,
+// 0 (the default) meaning max_message_size; max_frame_size stays the limit of client frames.
+describe('backend_max_frame_size', () => {
+  const MiB = 1024 * 1024;
+
+  after(() => stopAll());
+
+  // A Node ws backend that sends each payload queued by the test as one binary frame.
+  async function sendingBackend() {
+    return h.startWsBackend({ echo: false });
+  }
+
+  describe('default (0 = max_message_size)', () => {
+    let backend;
+    let gw;
+
+    before(async () => {
+      backend = await sendingBackend();
+      gw = await startWsgate({ pools: [{ name: 'ws', backends: [backend.address] }] });
+    });
+
+    test('a 3 MiB single-frame message from the backend reaches the client whole', { timeout: 30000 }, async () => {
+      const client = await h.connectWs(gw.url('/big'));
+      const [conn] = await backend.waitConnections(1);
+      const payload = pseudoRandomBytes(3 * MiB, 7);
+      conn.send(payload, { binary: true, fin: true });
+      const got = await h.nextMessage(client, 20000);
+      assert.equal(got.isBinary, true);
+      assert.equal(got.data.length, 3 * MiB);
+      assert.equal(h.sha256(got.data), h.sha256(payload));
+      client.close(1000);
+      assert.equal((await h.waitClose(client)).code, 1000);
+      const log = await gw.waitForAccess((l) => l.path === '/big');
+      assert.equal(log.messages_to_client, 1);
+      assert.equal(log.violation ?? null, null);
+    });
+
+    test('client frames are still limited by max_frame_size (1 MiB): 1009 "frame too big"', { timeout: 30000 }, async () => {
+      const client = await h.connectWs(gw.url('/client-big'));
+      await backend.waitConnections(2);
+      client.send(Buffer.alloc(MiB + 1), { binary: true });
+      const closed = await h.waitClose(client);
+      assert.deepEqual([closed.code, closed.reason], [1009, 'frame too big']);
+    });
+  });
+
+  describe('set to 64KiB', () => {
+    let backend;
+    let gw;
+
+    before(async () => {
+      backend = await sendingBackend();
+      gw = await startWsgate({
+        pools: [{ name: 'ws', backends: [backend.address] }],
+        policies: { default: { backend_max_frame_size: '64KiB' } },
+      });
+    });
+
+    test('a 64 KiB backend frame passes; a 64 KiB + 1 frame closes the backend with 1009 "frame too big"', { timeout: 30000 }, async () => {
+      const client = await h.connectWs(gw.url('/small'));
+      const [conn] = await backend.waitConnections(1);
+      conn.send(Buffer.alloc(64 * 1024, 0x61), { binary: true });
+      const got = await h.nextMessage(client);
+      assert.equal(got.data.length, 64 * 1024);
+      conn.send(Buffer.alloc(64 * 1024 + 1, 0x62), { binary: true });
+      const atBackend = await conn.closed;
+      assert.deepEqual([atBackend.code, atBackend.reason], [1009, 'frame too big']);
+      const atClient = await h.waitClose(client);
+      // Another change moves backend-violation close codes to 1014; either is right here.
+      assert.ok([1001, 1014].includes(atClient.code), `client close code ${atClient.code}`);
+      assert.equal(client.inbox.length, 0, 'the oversized frame does not reach the client');
+      const log = await gw.waitForAccess((l) => l.path === '/small');
+      assert.equal(log.violation, 'frame_too_big');
+      assert.equal(log.backend_close_code, 1009);
+      assert.equal(log.messages_to_client, 1);
+    });
   });
 });

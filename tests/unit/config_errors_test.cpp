@@ -474,6 +474,40 @@ TEST(ConfigErrors, CloseCodesThatCannotBeSent) {
   }
 }
 
+TEST(ConfigErrors, BackendFrameSizeAndMissingOrigin) {
+  std::string text(kValidTail);
+  text += R"toml([policies.default]
+backend_max_frame_size = -1
+allow_missing_origin = "no"
+[policies.b]
+backend_max_frame_size = "-5MiB"
+[policies.c]
+backend_max_frame_size = "1.5MiB"
+[policies.d]
+backend_max_frame_size = true
+allow_missing_origin = 0
+[policies.e]
+backend_max_frame_sizes = "1MiB"
+)toml";
+  EXPECT_EQ(errorsOf(text),
+            (Lines{
+                "bad.toml:12:26: policies.default.backend_max_frame_size: a size cannot be "
+                "negative",
+                "bad.toml:13:24: policies.default.allow_missing_origin: expected true or false, "
+                "got a string",
+                "bad.toml:15:26: policies.b.backend_max_frame_size: a size cannot be negative: "
+                "\"-5MiB\"",
+                "bad.toml:17:26: policies.c.backend_max_frame_size: invalid size \"1.5MiB\": "
+                "fractions are not supported; use a smaller unit like \"1536KiB\"",
+                "bad.toml:19:26: policies.d.backend_max_frame_size: expected a size (bytes, or a "
+                "string like \"64KiB\"), got a boolean",
+                "bad.toml:20:24: policies.d.allow_missing_origin: expected true or false, got an "
+                "integer",
+                "bad.toml:22:1: policies.e.backend_max_frame_sizes: unknown key "
+                "\"backend_max_frame_sizes\" (did you mean \"backend_max_frame_size\"?)",
+            }));
+}
+
 TEST(ConfigErrors, ClientCertificateNeedsKey) {
   std::string text(kValidTail);
   text += "client_cert = \"client.crt\"\n";

@@ -116,6 +116,8 @@ void expectDefaultPolicy(const Policy& policy) {
   EXPECT_EQ(policy.max_messages_per_second, 0U);
   EXPECT_EQ(policy.max_session_lifetime, milliseconds(0));
   EXPECT_EQ(policy.backend_lost_close_code, 1014);
+  EXPECT_EQ(policy.backend_max_frame_size, 0U);
+  EXPECT_TRUE(policy.allow_missing_origin);
 }
 
 TEST(ConfigLoad, ConfigMdExample) {
@@ -300,6 +302,8 @@ max_connections_per_ip = 10
 max_messages_per_second = 100
 max_session_lifetime = "24h"
 backend_lost_close_code = 4000
+backend_max_frame_size = "16MiB"
+allow_missing_origin = false
 )toml");
   ASSERT_NE(config, nullptr);
   EXPECT_EQ(config->server.workers, 4U);
@@ -368,7 +372,36 @@ backend_lost_close_code = 4000
   EXPECT_EQ(strict.max_messages_per_second, 100U);
   EXPECT_EQ(strict.max_session_lifetime, hours(24));
   EXPECT_EQ(strict.backend_lost_close_code, 4000);
+  EXPECT_EQ(strict.backend_max_frame_size, 16U * 1024 * 1024);
+  EXPECT_FALSE(strict.allow_missing_origin);
   expectDefaultPolicy(config->defaultPolicy());
+}
+
+// CONFIG.md "Additions": backend_max_frame_size is a size where 0 means max_message_size;
+// allow_missing_origin a boolean.
+TEST(ConfigLoad, BackendFrameSizeAndMissingOrigin) {
+  std::string text(kMinimal);
+  text += R"toml(
+[policies.default]
+backend_max_frame_size = 0
+allow_missing_origin = true
+[policies.bytes]
+backend_max_frame_size = 65536
+[policies.units]
+backend_max_frame_size = "64KiB"
+allow_missing_origin = false
+[policies.zero_string]
+backend_max_frame_size = "0KiB"
+)toml";
+  const auto config = load(text);
+  ASSERT_NE(config, nullptr);
+  EXPECT_EQ(config->defaultPolicy().backend_max_frame_size, 0U);
+  EXPECT_TRUE(config->defaultPolicy().allow_missing_origin);
+  EXPECT_EQ(config->policies.at("bytes").backend_max_frame_size, 65536U);
+  EXPECT_TRUE(config->policies.at("bytes").allow_missing_origin);
+  EXPECT_EQ(config->policies.at("units").backend_max_frame_size, 65536U);
+  EXPECT_FALSE(config->policies.at("units").allow_missing_origin);
+  EXPECT_EQ(config->policies.at("zero_string").backend_max_frame_size, 0U);
 }
 
 TEST(ConfigLoad, OtherEnumValues) {

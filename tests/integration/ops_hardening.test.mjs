@@ -110,6 +110,22 @@ describe('admin listener limits', () => {
     await backend.close();
   });
 
+  it('a reload applies a new request_timeout to new admin connections', async () => {
+    const backend = await h.startWsBackend();
+    const opts = { pools: [{ name: 'p', backends: [backend.address] }] };
+    const gw = await h.startWsgate(opts);
+    const reloaded = await gw.reload({ ...opts, admin: { request_timeout: '1s' } });
+    assert.equal(reloaded.event, 'config_reloaded', JSON.stringify(reloaded));
+    const half = await h.openRaw(gw.adminPort);
+    await half.write('GET /livez HTTP/1.1\r\n');
+    const data = await half.waitEnd(5000);
+    assert.equal(h.parseHead(data)?.status, 408);
+    assert.equal(data.subarray(h.parseHead(data).headLength).toString(),
+                 'the request head was not complete within 1s\n');
+    await gw.stop();
+    await backend.close();
+  });
+
   it(`closes admin connections over ${ADMIN_CAP} at once; WebSocket traffic and, once they end, the admin go on`, async () => {
     const backend = await h.startWsBackend();
     const gw = await h.startWsgate({ pools: [{ name: 'p', backends: [backend.address] }] });

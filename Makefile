@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure --timeout 600 -j $(JOBS)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-build build build-asan test test-release test-asan test-tsan run bench bench-micro format tidy clean
+.PHONY: all deps deps-build build build-asan test test-release test-asan test-tsan run bench bench-micro conformance format tidy clean
 
 all: build
 
@@ -69,6 +69,13 @@ run: deps build
 # The comparison with nginx and HAProxy (tests/bench/README.md); needs root for apt the first time.
 bench: deps-build
 	tests/bench/run.sh
+
+# The Autobahn|Testsuite (groups 1-7, 9, 10) against the optimised build in front of the
+# reference echo; fails on any FAILED case. AUTOBAHN_DIR holds the suite (run.sh, echo.mjs).
+AUTOBAHN_DIR ?= $(CURDIR)/../shared/autobahn
+conformance: build
+	WSGATE_BIN=$(CURDIR)/$(BUILD_DIR)/wsgate CONFORMANCE_DIR=$(CURDIR)/$(BUILD_DIR)/conformance \
+	  tests/conformance/run.sh $(AUTOBAHN_DIR)
 
 # Micro-benchmarks of the frame path (parse, unmask, UTF-8).
 bench-micro: build

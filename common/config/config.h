@@ -45,13 +45,18 @@ std::string_view toString(Utf8Mode mode);
 std::string_view toString(HashKeySource source);
 
 struct Server {
-  uint32_t workers = 0;              // 0 = one per CPU core; at most 1024
+  uint32_t workers = 0; // 0 = one per CPU this process may use (affinity, cgroup quota); <= 1024
   uint64_t max_connections = 100000; // all listeners together; at least 1
   Duration drain_timeout = std::chrono::seconds(30);
 };
 
 struct Admin {
   Address listen{"127.0.0.1", 9901}; // port 0 = any free port
+  // A request head must be complete by then (else 408, or a plain close when nothing came),
+  // and the answer must be taken by the client within the same time again. > 0.
+  Duration request_timeout = std::chrono::seconds(10);
+  // Admin connections open at once; a connection over it is closed as soon as it is accepted.
+  uint32_t max_connections = 64; // 1 to 4096
 };
 
 struct Log {

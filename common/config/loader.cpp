@@ -7,6 +7,7 @@ namespace wsgate::config::detail {
 namespace {
 
 constexpr int64_t kMaxWorkers = 1024;
+constexpr int64_t kMaxAdminConnections = 4096;
 constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max();
 
 // Reads `[listeners.tls]`; `tls` is only set when the table is present.
@@ -98,6 +99,8 @@ void readAdmin(TableReader& root, Admin& admin) {
   if (table == nullptr) return;
   TableReader in(*table, "admin", root.errors());
   in.readAddress("listen", admin.listen, PortRule::AllowZero);
+  in.readDuration("request_timeout", admin.request_timeout, DurationRule::Positive);
+  in.readUnsigned("max_connections", admin.max_connections, 1, kMaxAdminConnections);
   in.reportUnknownKeys();
 }
 

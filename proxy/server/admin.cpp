@@ -2,15 +2,19 @@
 
 #include "common/http/error_response.h"
 #include "common/http/parser.h"
+#include "proxy/core/logger.h"
 #include "proxy/transport/address.h"
 
+#include <chrono>
 #include <string>
 
 namespace wsgate::proxy {
 
-// One admin client: read a request head, answer, close. Freed in its close callback.
+// One admin client: read a request head, answer, close. Two handles (the socket and its
+// deadline timer); the Connection is freed when the second of them has closed.
 struct AdminServer::Connection {
   uv_tcp_t tcp{};
+  uv_timer_t timer{};
   AdminServer* server = nullptr;
   Connection* prev = nullptr;
   Connection* next = nullptr;
@@ -18,6 +22,10 @@ struct AdminServer::Connection {
   char buffer[4096];
   std::string response;
   uv_write_t write{};
+  uint64_t timeout_ms = 0;  // Limits::request_timeout_ms when accepted
+  std::size_t received = 0; // bytes of the request so far
+  int open_handles = 0;
+  bool answering = false; // the answer (or a 408) is being written
   bool closing = false;
 
   void unlink() {
@@ -27,17 +35,41 @@ struct AdminServer::Connection {
     prev = next = nullptr;
   }
 
+  static void onHandleClosed(uv_handle_t* handle) {
+    auto* self = static_cast<Connection*>(handle->data);
+    if (--self->open_handles > 0) return;
+    self->unlink();
+    --self->server->open_connections_;
+    delete self;
+  }
+
   void close() {
     if (closing) return;
     closing = true;
-    uv_close(reinterpret_cast<uv_handle_t*>(&tcp), [](uv_handle_t* handle) {
-      auto* self = static_cast<Connection*>(handle->data);
-      self->unlink();
-      delete self;
-    });
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp), &onHandleClosed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer), &onHandleClosed);
+  }
+
+  // The deadline: for the request head first, then, from the answer on, for writing it.
+  void armTimer(uint64_t delay_ms) {
+    uv_timer_start(
+        &timer, [](uv_timer_t* handle) { static_cast<Connection*>(handle->data)->onTimeout(); },
+        delay_ms, 0);
+  }
+
+  void onTimeout() {
+    if (answering || received == 0) {
+      close(); // a silent client, or one that does not take its answer: nothing to say
+      return;
+    }
+    send(http::buildErrorResponse(
+        408, "the request head was not complete within " +
+                 config::formatDuration(std::chrono::milliseconds(timeout_ms)) + "\n"));
   }
 
   void send(std::string text) {
+    answering = true;
+    armTimer(timeout_ms);
     response = std::move(text);
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp));
     uv_buf_t buf = uv_buf_init(response.data(), static_cast<unsigned>(response.size()));
@@ -49,6 +81,8 @@ struct AdminServer::Connection {
   }
 
   void onData(const char* data, std::size_t size) {
+    if (answering) return;
+    received += size;
     const auto result = parser.feed(std::span(reinterpret_cast<const uint8_t*>(data), size));
     if (result.status == http::ParseStatus::NeedMore) return;
     if (result.status == http::ParseStatus::Error) {
@@ -76,8 +110,8 @@ struct AdminServer::Connection {
   }
 };
 
-AdminServer::AdminServer(uv_loop_t* loop, Handler handler)
-    : loop_(loop), handler_(std::move(handler)) {}
+AdminServer::AdminServer(uv_loop_t* loop, Handler handler, Limits limits)
+    : loop_(loop), handler_(std::move(handler)), limits_(limits) {}
 
 AdminServer::~AdminServer() = default;
 
@@ -108,13 +142,45 @@ void AdminServer::close() {
   }
 }
 
+namespace {
+
+// Accepts a connection over the limit and closes it at once: leaving it in the backlog would
+// stop the accept loop, and the descriptor is what the limit protects.
+void rejectConnection(uv_stream_t* server, uv_loop_t* loop) {
+  auto* tcp = new uv_tcp_t;
+  uv_tcp_init(loop, tcp);
+  uv_accept(server, reinterpret_cast<uv_stream_t*>(tcp));
+  uv_close(reinterpret_cast<uv_handle_t*>(tcp),
+           [](uv_handle_t* handle) { delete reinterpret_cast<uv_tcp_t*>(handle); });
+}
+
+} // namespace
+
 void AdminServer::onConnection(uv_stream_t* server, int status) {
   auto* self = static_cast<AdminServer*>(server->data);
   if (status != 0 || self->closed_) return;
+  if (self->open_connections_ >= self->limits_.max_connections) {
+    rejectConnection(server, self->loop_);
+    const uint64_t now = uv_now(self->loop_);
+    if (self->full_warned_ms_ == 0 || now - self->full_warned_ms_ >= 10000) {
+      self->full_warned_ms_ = now;
+      Logger& logger = Logger::instance();
+      logger.write(logger.line(log::Level::Warn, "admin_connections_full")
+                       .unum("max_connections", self->limits_.max_connections)
+                       .str("message", "closing new admin connections until some end")
+                       .finish());
+    }
+    return;
+  }
   auto* connection = new Connection;
+  ++self->open_connections_;
   connection->server = self;
+  connection->timeout_ms = self->limits_.request_timeout_ms;
   uv_tcp_init(self->loop_, &connection->tcp);
+  uv_timer_init(self->loop_, &connection->timer);
   connection->tcp.data = connection;
+  connection->timer.data = connection;
+  connection->open_handles = 2;
   connection->next = self->connections_;
   if (self->connections_ != nullptr) self->connections_->prev = connection;
   self->connections_ = connection;
@@ -122,6 +188,7 @@ void AdminServer::onConnection(uv_stream_t* server, int status) {
     connection->close();
     return;
   }
+  connection->armTimer(connection->timeout_ms);
   uv_read_start(
       reinterpret_cast<uv_stream_t*>(&connection->tcp),
       [](uv_handle_t* handle, std::size_t, uv_buf_t* buf) {

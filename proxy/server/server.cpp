@@ -1,16 +1,17 @@
 #include "proxy/server/server.h"
 
 #include "proxy/core/logger.h"
+#include "proxy/server/cpus.h"
 #include "proxy/transport/address.h"
 #include "proxy/transport/stream_factory.h"
 #include "proxy/transport/tls_context.h"
 
+#include <cerrno>
 #include <csignal>
 #include <dirent.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <thread>
 #include <unistd.h>
 
 namespace wsgate::proxy {
@@ -36,6 +37,35 @@ int openReusePortSocket(const sockaddr* address, socklen_t length) {
     return -error;
   }
   return fd;
+}
+
+// SO_REUSEPORT lets every socket with the option and the same owner share a port, also the
+// sockets of another wsgate process started by mistake on the same address: the two would
+// split the traffic without a word. So before the workers' sockets are opened, a probe binds
+// the address without SO_REUSEPORT (SO_REUSEADDR only, so TIME_WAIT leftovers do not count):
+// the kernel refuses it with EADDRINUSE while any other socket listens there, with or without
+// SO_REUSEPORT. Our own sockets do not exist yet, so they cannot be what it finds. For port 0
+// the probe's port is the one the workers then bind. The probe is closed before the workers'
+// sockets bind; a process that binds the port in between is not detected (a window of a few
+// system calls at start-up). Returns 0 or a negative errno; `address` gets the probe's port.
+int probeAddress(sockaddr_storage& address, socklen_t length) {
+  const int fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  const int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  int rc = 0;
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0) {
+    rc = -errno;
+  } else {
+    socklen_t actual_length = sizeof address;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &actual_length) != 0) rc = -errno;
+  }
+  ::close(fd);
+  return rc;
+}
+
+AdminServer::Limits adminLimits(const config::Admin& admin) {
+  return {static_cast<uint64_t>(admin.request_timeout.count()), admin.max_connections};
 }
 
 } // namespace
@@ -67,6 +97,14 @@ int Server::bindListeners(unsigned workers, std::vector<std::vector<int>>& fds) 
     }
     const socklen_t length =
         address.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    if (const int rc = probeAddress(address, length); rc != 0) {
+      std::string why = uv_strerror(uv_translate_sys_error(-rc));
+      if (rc == -EADDRINUSE) why += " (another process listens there)";
+      logText(log::Level::Error, "listen_failed",
+              "listener " + listener.name + " on " + config::formatAddress(listener.listen) + ": " +
+                  why);
+      return 1;
+    }
     for (unsigned w = 0; w < workers; ++w) {
       const int fd = openReusePortSocket(reinterpret_cast<sockaddr*>(&address), length);
       if (fd < 0) {
@@ -76,9 +114,7 @@ int Server::bindListeners(unsigned workers, std::vector<std::vector<int>>& fds) 
         return 1;
       }
       if (w == 0) {
-        // Port 0: every worker binds the port the kernel picked for the first one.
-        socklen_t actual_length = sizeof address;
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &actual_length);
+        // Port 0 was resolved by the probe: every worker binds the port it got.
         Logger& logger = Logger::instance();
         logger.write(logger.line(log::Level::Info, "listening")
                          .str("listener", listener.name)
@@ -102,8 +138,11 @@ int Server::run() {
     return 1;
   }
   shared_.setConfig(config, std::move(tls));
-  unsigned workers = config->server.workers;
-  if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+  // workers = 0: one per CPU this process may use (affinity mask, cgroup quota), not the
+  // machine's core count, which a container limited to one CPU on a big node would see.
+  const config::CpuLimits cpu_limits = readCpuLimits();
+  const config::WorkerCount chosen = config::chooseWorkers(config->server.workers, cpu_limits);
+  const unsigned workers = chosen.workers;
   std::vector<std::vector<int>> fds;
   if (bindListeners(workers, fds) != 0) {
     for (auto& list : fds) {
@@ -112,10 +151,10 @@ int Server::run() {
     }
     return 1;
   }
-  admin_ =
-      std::make_unique<AdminServer>(&loop_, [this](std::string_view path, std::string_view query) {
-        return adminResponse(path, query);
-      });
+  admin_ = std::make_unique<AdminServer>(
+      &loop_,
+      [this](std::string_view path, std::string_view query) { return adminResponse(path, query); },
+      adminLimits(config->admin));
   std::string admin_address;
   if (const int rc = admin_->listen(config->admin.listen, admin_address); rc != 0) {
     logText(log::Level::Error, "admin_listen_failed",
@@ -157,10 +196,15 @@ int Server::run() {
   startMonitoring();
   for (auto& worker : workers_)
     worker->start();
-  logger.write(logger.line(log::Level::Info, "ready")
-                   .unum("workers", workers)
-                   .str("config", config_path_)
-                   .finish());
+  log::LogLine ready = logger.line(log::Level::Info, "ready");
+  ready.unum("workers", workers)
+      .str("workers_source", config::toString(chosen.source))
+      .unum("affinity_cpus", cpu_limits.affinity_cpus);
+  if (cpu_limits.quota) {
+    ready.real("cgroup_cpu_quota", cpu_limits.quota->fraction())
+        .str("cgroup", cpu_limits.quota_cgroup);
+  }
+  logger.write(ready.str("config", config_path_).finish());
   uv_run(&loop_, UV_RUN_DEFAULT);
   for (auto& worker : workers_)
     worker->join();
@@ -315,6 +359,7 @@ void Server::reload() {
     return;
   }
   Logger::instance().configure(result.config->log);
+  admin_->setLimits(adminLimits(result.config->admin));
   shared_.setConfig(result.config, std::move(tls));
   logger.write(logger.line(log::Level::Info, "config_reloaded")
                    .str("config", config_path_)

@@ -218,6 +218,31 @@ handshake_timeout = "-1s"
             }));
 }
 
+TEST(ConfigErrors, AdminLimits) {
+  EXPECT_EQ(errorsOf(std::string(R"toml(
+[admin]
+request_timeout = "0s"
+max_connections = 0
+)toml") + std::string(kValidTail)),
+            (Lines{
+                "bad.toml:3:19: admin.request_timeout: must be greater than zero",
+                "bad.toml:4:19: admin.max_connections: 0 is out of range; expected 1 to 4096",
+            }));
+  EXPECT_EQ(errorsOf(std::string(R"toml(
+[admin]
+request_timeout = 10
+max_connections = 5000
+max_conections = 1
+)toml") + std::string(kValidTail)),
+            (Lines{
+                "bad.toml:3:19: admin.request_timeout: a duration needs a unit: write \"10s\" or "
+                "\"10ms\"",
+                "bad.toml:4:19: admin.max_connections: 5000 is out of range; expected 1 to 4096",
+                "bad.toml:5:1: admin.max_conections: unknown key \"max_conections\" (did you "
+                "mean \"max_connections\"?)",
+            }));
+}
+
 TEST(ConfigErrors, TlsVersions) {
   EXPECT_EQ(errorsOf(R"toml(
 [[listeners]]

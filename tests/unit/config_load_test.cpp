@@ -186,6 +186,8 @@ TEST(ConfigLoad, DefaultsWhenKeysAreOmitted) {
   EXPECT_EQ(config->server.max_connections, 100000U);
   EXPECT_EQ(config->server.drain_timeout, seconds(30));
   EXPECT_EQ(config->admin.listen, (Address{"127.0.0.1", 9901}));
+  EXPECT_EQ(config->admin.request_timeout, seconds(10));
+  EXPECT_EQ(config->admin.max_connections, 64U);
   EXPECT_EQ(config->log.level, LogLevel::Info);
   EXPECT_EQ(config->log.format, LogFormat::Json);
   EXPECT_EQ(config->log.access_log, AccessLogTarget::Stderr);
@@ -229,6 +231,8 @@ drain_timeout = "1m30s"
 
 [admin]
 listen = "[::1]:0"
+request_timeout = "1500ms"
+max_connections = 8
 
 [log]
 level = "debug"
@@ -310,6 +314,8 @@ allow_missing_origin = false
   EXPECT_EQ(config->server.max_connections, 5000U);
   EXPECT_EQ(config->server.drain_timeout, seconds(90));
   EXPECT_EQ(config->admin.listen, (Address{"::1", 0}));
+  EXPECT_EQ(config->admin.request_timeout, milliseconds(1500));
+  EXPECT_EQ(config->admin.max_connections, 8U);
   EXPECT_EQ(config->log.level, LogLevel::Debug);
   EXPECT_EQ(config->log.format, LogFormat::Text);
   EXPECT_EQ(config->log.access_log, AccessLogTarget::File);

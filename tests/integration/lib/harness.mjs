@@ -19,6 +19,8 @@
 //     opts.listeners  [{name, listen?="127.0.0.1:0"}]  default [{name: "public"}]
 //     opts.toml       raw TOML text used verbatim instead of the above
 //     opts.args       extra command-line arguments
+//     opts.wrapper    a command prefix that execs wsgate, e.g. ['taskset', '-c', '0'] (the
+//                     pid is wsgate's only if the wrapper execs it)
 //     opts.readyTimeoutMs (default 20000)
 //   Wsgate
 //     .proc .pid .dir .configPath
@@ -385,9 +387,8 @@ export async function startWsgate(opts = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'wsgate-it-'));
   const configPath = path.join(dir, 'wsgate.toml');
   writeFileSync(configPath, tomlFor(opts));
-  const proc = spawn(WSGATE_BIN, ['-c', configPath, ...(opts.args ?? [])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const argv = [...(opts.wrapper ?? []), WSGATE_BIN, '-c', configPath, ...(opts.args ?? [])];
+  const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   liveProcs.add(proc);
   const gw = new Wsgate(proc, dir, configPath);
   resources.add(gw);

@@ -6,30 +6,15 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as h from './lib/harness.mjs';
+import { httpGet } from './lib/metrics.mjs';
 import { openFds } from './lib/proc.mjs';
 
 after(() => h.stopAll());
 
 const ADMIN_CAP = 64; // [admin] max_connections default
-
-function httpGet(url, timeoutMs = 10000) {
-  return h.withTimeout(new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => {
-        body += d;
-      });
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  }), timeoutMs, `GET ${url}`);
-}
 
 async function echoOnce(gw, p, text) {
   const ws = await h.connectWs(gw.url(p), { timeoutMs: 5000 });

@@ -224,7 +224,7 @@ describe('status page and /stats.json', { timeout: 120000 }, () => {
     await h.waitClose(ws);
     await gw.waitForAccess(() => true, 15000, mark);
     await page.waitForFunction((n) => document.getElementById('sessions').textContent === n,
-      String(SESSIONS - 2), { timeout: 5000 });
+      String(SESSIONS - 2), { timeout: 10000 });
     const later = await read();
     assert.equal(later[`backend main ${echo.address}`].sessions_active, String(SESSIONS - 2));
     assert.deepEqual(later['close client 1000'], { leg: 'client', code: '1000', meaning: 'normal',

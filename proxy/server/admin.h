@@ -11,7 +11,7 @@ namespace wsgate::proxy {
 
 // The admin HTTP server on the main loop: reads one GET or HEAD request per connection, asks the
 // handler for the answer (Server::adminResponse serves /metrics, /livez, /healthz, /readyz,
-// /connections and an index) and closes the connection after it.
+// /connections, /stats.json and the status page) and closes the connection after it.
 //
 // Bounded, so that idle or slow admin clients cannot hold descriptors the data path needs:
 // at most Limits::max_connections are open at once (one over it is closed as soon as it is

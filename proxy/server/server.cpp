@@ -115,10 +115,11 @@ int Server::bindListeners(unsigned workers, std::vector<std::vector<int>>& fds) 
       }
       if (w == 0) {
         // Port 0 was resolved by the probe: every worker binds the port it got.
+        listener_addresses_.push_back(formatSockaddr(reinterpret_cast<sockaddr*>(&address)));
         Logger& logger = Logger::instance();
         logger.write(logger.line(log::Level::Info, "listening")
                          .str("listener", listener.name)
-                         .str("address", formatSockaddr(reinterpret_cast<sockaddr*>(&address)))
+                         .str("address", listener_addresses_.back())
                          .finish());
       }
       fds[w].push_back(fd);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "proxy/metrics/collector.h"
+#include "proxy/metrics/rates.h"
 #include "proxy/server/admin.h"
 #include "proxy/server/backend_prober.h"
 #include "proxy/server/shared_state.h"
@@ -37,6 +38,10 @@ private:
   AdminServer::Response adminResponse(std::string_view path, std::string_view query);
   AdminServer::Response readyResponse() const;
   AdminServer::Response connectionsResponse(std::string_view query);
+  AdminServer::Response statsResponse();
+  std::vector<metrics::WorkerStats*> workerStats();
+  // Once a second: a sample of the counters for the status page's last minute.
+  void sampleRates();
   void startMonitoring(); // once the workers exist: metrics collector, backend probes
   void stopMonitoring();
   void recordReload(bool ok);
@@ -59,6 +64,11 @@ private:
   metrics::ServerStats stats_;
   std::unique_ptr<metrics::Collector> collector_;
   std::unique_ptr<BackendProber> prober_;
+  metrics::RateWindow rates_;
+  uv_timer_t rate_timer_{};
+  bool monitoring_ = false;                     // rate_timer_ is open
+  std::vector<std::string> listener_addresses_; // bound address of config listener i
+  uint64_t start_ms_ = 0;                       // uv_hrtime() in ms at startMonitoring()
   bool draining_ = false;
   bool stopping_ = false;
   bool shut_down_ = false;

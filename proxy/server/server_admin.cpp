@@ -1,6 +1,8 @@
 // The admin endpoints of the Server (on the main loop): /livez and /healthz, /readyz, /metrics,
-// /connections and an HTML index; and the monitoring state behind them.
+// /connections, the status page (/) and its /stats.json; and the monitoring state behind them.
+#include "proxy/metrics/status_json.h"
 #include "proxy/server/server.h"
+#include "proxy/server/status_page.h"
 
 #include <charconv>
 #include <chrono>
@@ -18,18 +20,6 @@ constexpr std::string_view kMetricsType = "text/plain; version=0.0.4; charset=ut
 // How long /connections waits for the workers' answers; a worker whose loop is stuck that long
 // is reported as not answering rather than holding the admin endpoint.
 constexpr auto kConnectionsTimeout = std::chrono::milliseconds(1000);
-
-constexpr std::string_view kIndex =
-    "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>wsgate admin</title></head>\n"
-    "<body><h1>wsgate admin</h1><ul>\n"
-    "<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>\n"
-    "<li><a href=\"/connections\">/connections</a>: live connections as JSON "
-    "(<code>?limit=N</code>, <code>?route=NAME</code>)</li>\n"
-    "<li><a href=\"/livez\">/livez</a> (alias <a href=\"/healthz\">/healthz</a>): the process "
-    "runs</li>\n"
-    "<li><a href=\"/readyz\">/readyz</a>: 503 while draining or while a route's pool has no "
-    "backend up</li>\n"
-    "</ul></body></html>\n";
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -71,6 +61,10 @@ std::optional<std::string> queryParam(std::string_view query, std::string_view n
   return std::nullopt;
 }
 
+uint64_t monotonicMillis() {
+  return uv_hrtime() / 1000000;
+}
+
 uint64_t unixMillis() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
@@ -91,7 +85,8 @@ AdminServer::Response Server::adminResponse(std::string_view path, std::string_v
     return response(200, kMetricsType, collector_->text());
   }
   if (path == "/connections") return connectionsResponse(query);
-  if (path == "/") return response(200, "text/html; charset=utf-8", std::string(kIndex));
+  if (path == "/stats.json") return statsResponse();
+  if (path == "/") return response(200, "text/html; charset=utf-8", std::string(statusPageHtml()));
   return response(404, kText, "not found; see / for the admin endpoints\n");
 }
 
@@ -124,6 +119,42 @@ AdminServer::Response Server::connectionsResponse(std::string_view query) {
                   metrics::connectionsJson(request->take(), limit, workers_.size(), answered));
 }
 
+std::vector<metrics::WorkerStats*> Server::workerStats() {
+  std::vector<metrics::WorkerStats*> out;
+  for (auto& worker : workers_)
+    out.push_back(&worker->stats());
+  return out;
+}
+
+AdminServer::Response Server::statsResponse() {
+  if (!monitoring_) return response(503, kText, "starting\n");
+  const auto config = shared_.config();
+  metrics::StatusInput input;
+  input.config = config.get();
+  input.totals = metrics::sumWorkers(workerStats());
+  metrics::seedKnownSeries(*config, input.totals);
+  input.health = &shared_.backend_health;
+  input.rates = &rates_;
+  input.listener_addresses = listener_addresses_;
+  input.now_ms = monotonicMillis();
+  input.uptime_s = static_cast<double>(input.now_ms - start_ms_) / 1000.0;
+  input.workers = workers_.size();
+  input.draining = shared_.draining.load();
+  const AdminServer::Response ready = readyResponse();
+  input.ready_status = ready.status;
+  // One line per reason in /readyz; joined here.
+  std::string_view body = ready.body;
+  while (!body.empty() && body.back() == '\n')
+    body.remove_suffix(1);
+  for (const char c : body)
+    input.ready_message += c == '\n' ? std::string("; ") : std::string(1, c);
+  return response(200, kJson, metrics::statusJson(input));
+}
+
+void Server::sampleRates() {
+  rates_.push(metrics::rateSample(metrics::sumWorkers(workerStats()), monotonicMillis()));
+}
+
 void Server::startMonitoring() {
   const uint64_t now_ms = unixMillis();
   stats_.last_reload_successful.set(1);
@@ -139,10 +170,23 @@ void Server::startMonitoring() {
   collector_ = std::make_unique<metrics::Collector>(std::move(sources));
   prober_ = std::make_unique<BackendProber>(&loop_, shared_);
   prober_->start();
+  // The status page's last minute: a first sample now (all zeros), then one a second.
+  start_ms_ = monotonicMillis();
+  sampleRates();
+  uv_timer_init(&loop_, &rate_timer_);
+  rate_timer_.data = this;
+  uv_timer_start(
+      &rate_timer_, [](uv_timer_t* handle) { static_cast<Server*>(handle->data)->sampleRates(); },
+      1000, 1000);
+  monitoring_ = true;
 }
 
 void Server::stopMonitoring() {
   if (prober_) prober_->close();
+  if (monitoring_) {
+    monitoring_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&rate_timer_), nullptr);
+  }
 }
 
 void Server::recordReload(bool ok) {

@@ -58,10 +58,14 @@ void Session::logConnectFailure() {
   suppressed = 0;
 }
 
+// A handshake is counted by its status once: a 101 when the session opens (so a long session
+// shows in wsgate_handshakes_total from its start, not from its end), any other answer when
+// the connection ends.
 void Session::recordOpened() {
   metrics::WorkerStats& stats = worker_.stats();
   stats.handshake_duration.observe(static_cast<double>(now() - started_ms_) / 1000.0);
   std::lock_guard lock(stats.mutex);
+  ++stats.handshakes[metrics::key({config_->listeners[listener_index_].name, "101"})];
   ++stats.sessions_active[metrics::key({route_->name, pool_->name})];
   ++stats.backend_active[metrics::key({pool_->name, metrics::backendLabel(*picked_)})];
 }
@@ -77,7 +81,7 @@ void Session::recordFinished() {
   const std::string& listener = config_->listeners[listener_index_].name;
   std::lock_guard lock(stats.mutex);
   --stats.active[listener];
-  if (http_status_ != 0) {
+  if (http_status_ != 0 && opened_ms_ == 0) {
     ++stats.handshakes[metrics::key({listener, std::to_string(http_status_)})];
   }
   if (http_status_ != 0 && http_status_ != 101) {

@@ -5,6 +5,7 @@
 #                      [--max-steal PCT] [--build-dir DIR] [--no-build] [--no-install]
 #                      [--idle-connections N]
 #   tests/bench/run.sh --table RESULTS.jsonl     (the table of an earlier run)
+#   tests/bench/run.sh --chart RESULTS.jsonl OUT.svg   (the chart of an earlier run)
 #
 # Builds wsgate, the echo backend and the load generator (Release, in build-bench/), installs
 # nginx and haproxy from Debian when they are missing, then for each repetition runs every
@@ -22,7 +23,9 @@
 #   wssres    the same with every handshake resuming a session ticket
 #   wssidle   5000 wss connections held open (resumed handshakes): RSS growth per connection
 # and prints a Markdown table of the medians with wsgate's ratio to the best of nginx and
-# HAProxy. Every JSON result line is kept in build-bench/bench/. `--configs` takes a comma list
+# HAProxy, and writes the chart of the run (tests/bench/chart.py: one panel per test, a bar for
+# each of direct, nginx, HAProxy and wsgate) next to the results as results-STAMP.svg. Every
+# JSON result line is kept in build-bench/bench/. `--configs` takes a comma list
 # of direct, nginx, haproxy, wsgate and wsgate2 (wsgate with 2 workers, not run by default);
 # `--tests` a comma list of the test names above (default: all), to repeat a few tests more often.
 # On a VM, a window in which the hypervisor stole more than --max-steal percent (default 5) of
@@ -49,6 +52,8 @@ STEAL_RETRIES=3
 DO_BUILD=1
 DO_INSTALL=1
 TABLE_FROM=
+CHART_FROM=
+CHART_TO=
 
 usage() {
   awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"
@@ -70,6 +75,7 @@ while [ $# -gt 0 ]; do
   --no-build) DO_BUILD=0 ;;
   --no-install) DO_INSTALL=0 ;;
   --table) TABLE_FROM=$2 && shift ;;
+  --chart) CHART_FROM=$2 CHART_TO=${3:?--chart RESULTS.jsonl OUT.svg} && shift 2 ;;
   -h | --help) usage 0 ;;
   *) echo "run.sh: unknown option $1" >&2 && usage 2 ;;
   esac
@@ -255,6 +261,17 @@ print_table() {
 
 if [ -n "$TABLE_FROM" ]; then
   print_table "$TABLE_FROM"
+  exit 0
+fi
+
+# The SVG chart of results file $1, written to $2 (Debian's python3, no extra module).
+write_chart() {
+  python3 "$REPO/tests/bench/chart.py" "$1" "$2"
+}
+
+if [ -n "$CHART_FROM" ]; then
+  write_chart "$CHART_FROM" "$CHART_TO"
+  log "chart: $CHART_TO"
   exit 0
 fi
 
@@ -760,3 +777,8 @@ run_all
 print_table "$RESULTS"
 echo
 echo "raw results: $RESULTS"
+if write_chart "$RESULTS" "${RESULTS%.jsonl}.svg"; then
+  echo "chart: ${RESULTS%.jsonl}.svg"
+else
+  log "the chart could not be written"
+fi

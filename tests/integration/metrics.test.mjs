@@ -1,17 +1,18 @@
 // Observability: /metrics after known traffic reads exactly what happened, `promtool check
 // metrics` accepts the scrape, a real Prometheus scrapes wsgate and evaluates every expression
 // of deploy/grafana/wsgate.json and deploy/prometheus/wsgate.rules.yml, /connections and
-// /readyz answer from live state; and the deploy/ files (Kubernetes YAML, Dockerfile,
-// Prometheus config) say what the README says.
+// /readyz answer from live state; and the deploy/ files (Kubernetes YAML, Dockerfile, its
+// healthcheck script, Prometheus config) say what the README says.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as h from './lib/harness.mjs';
 import { rawClient, OP } from './lib/frames.mjs';
 import {
-  httpGet, parseMetrics, run, startPrometheus, grafanaExprs, grafanaPanels, grafanaVariables,
+  freePort, httpGet, parseMetrics, run, startPrometheus, grafanaExprs, grafanaPanels, grafanaVariables,
   ruleExprs, stripThreshold, yamlDocs,
 } from './lib/metrics.mjs';
 
@@ -450,12 +451,47 @@ describe('deploy files', () => {
     const mount = container.volumeMounts.find((v) => v.mountPath === '/etc/wsgate');
     assert.ok(mount, `${what}: the config is mounted at /etc/wsgate`);
     assert.equal(container.securityContext.allowPrivilegeEscalation, false);
+    // Sane probes: a single slow or failed answer does not take the pod out (or restart it).
+    for (const kind of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
+      const p = container[kind];
+      assert.ok(p, `${what}: ${kind}`);
+      assert.ok(p.failureThreshold >= 3, `${what}: ${kind}.failureThreshold ${p.failureThreshold} >= 3`);
+      assert.ok(p.timeoutSeconds >= 1 && p.timeoutSeconds <= p.periodSeconds,
+        `${what}: ${kind}.timeoutSeconds ${p.timeoutSeconds} set, within the period`);
+    }
+  };
+  // The replicas of a Deployment: spread over nodes and zones, with a PodDisruptionBudget that
+  // selects them; config changes roll out through the checksum of the ConfigMap's file.
+  const checkAvailability = (byKind, what) => {
+    const deployment = byKind.Deployment;
+    const pod = deployment.spec.template;
+    const selects = (selector) => Object.entries(selector.matchLabels)
+      .every(([k, v]) => pod.metadata.labels[k] === v);
+    const pdb = byKind.PodDisruptionBudget;
+    assert.ok(pdb, `${what}: a PodDisruptionBudget`);
+    assert.equal(pdb.apiVersion, 'policy/v1');
+    assert.ok(selects(pdb.spec.selector), `${what}: the PodDisruptionBudget selects the pods`);
+    assert.deepEqual(pdb.spec.selector, deployment.spec.selector, `${what}: same selector`);
+    const allowed = pdb.spec.maxUnavailable ?? (deployment.spec.replicas - pdb.spec.minAvailable);
+    assert.ok(allowed >= 1 && allowed < deployment.spec.replicas, `${what}: one pod at a time`);
+    const spread = pod.spec.topologySpreadConstraints;
+    assert.ok(Array.isArray(spread) && spread.length >= 1, `${what}: topologySpreadConstraints`);
+    assert.deepEqual(spread.map((c) => c.topologyKey).sort(),
+      ['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    for (const c of spread) {
+      assert.equal(c.maxSkew, 1);
+      assert.ok(selects(c.labelSelector), `${what}: ${c.topologyKey} spreads the pods`);
+    }
+    assert.ok(deployment.spec.replicas >= 2, `${what}: replicas to spread`);
+    const sum = createHash('sha256').update(configOf(byKind.ConfigMap)).digest('hex');
+    assert.equal(pod.metadata.annotations?.['checksum/config'], sum,
+      `${what}: checksum/config is the sha256 of wsgate.toml (run deploy/k8s/update-checksum.sh)`);
   };
 
   it('deploy/k8s/wsgate.yaml: ConfigMap, Deployment and Service agree with each other and the README', async () => {
     const docs = await yamlDocs(path.join(REPO, 'deploy/k8s/wsgate.yaml'));
     const byKind = Object.fromEntries(docs.map((d) => [d.kind, d]));
-    assert.deepEqual(Object.keys(byKind).sort(), ['ConfigMap', 'Deployment', 'Service']);
+    assert.deepEqual(Object.keys(byKind).sort(), ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service']);
     const toml = configOf(byKind.ConfigMap);
     await checkToml(toml, 'the ConfigMap wsgate.toml');
     const pod = byKind.Deployment.spec.template;
@@ -471,6 +507,7 @@ describe('deploy files', () => {
     for (const [k, v] of Object.entries(byKind.Service.spec.selector)) assert.equal(pod.metadata.labels[k], v);
     assert.equal(pod.spec.volumes[0].configMap.name, byKind.ConfigMap.metadata.name);
     assert.ok(README.includes(IMAGE), 'the README names the image');
+    checkAvailability(byKind, 'wsgate.yaml');
   });
 
   it('deploy/k8s/sidecar.yaml: a native sidecar with readiness on /readyz', async () => {
@@ -487,6 +524,38 @@ describe('deploy files', () => {
     assert.equal(pod.spec.containers.length, 1, 'the application');
     assert.match(toml, /backends = \["127\.0\.0\.1:\d+"\]/, 'the backend is the app in the same pod');
     assert.equal(byKind.Service.spec.ports[0].targetPort, 'ws');
+    checkAvailability(byKind, 'sidecar.yaml');
+    // wsgate's security settings are its container's: the pod's would bind the application too.
+    for (const key of ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'fsGroup', 'supplementalGroups']) {
+      assert.equal(pod.spec.securityContext?.[key], undefined, `no pod-level ${key}`);
+    }
+    assert.equal(pod.spec.containers[0].securityContext, undefined, 'the application keeps its own');
+    assert.deepEqual(sidecar.securityContext, {
+      runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+  });
+
+  it('deploy/k8s/update-checksum.sh computes the checksum the manifests carry', async () => {
+    for (const file of ['wsgate.yaml', 'sidecar.yaml']) {
+      const copy = path.join(tmpdir(), `wsgate-k8s-${process.pid}-${file}`);
+      const original = readFileSync(path.join(REPO, 'deploy/k8s', file), 'utf8');
+      // A changed configuration gets a new checksum, the one the YAML parser's text gives.
+      writeFileSync(copy, original.replace(/checksum\/config: "[0-9a-f]+"/, 'checksum/config: "stale"')
+        .replace('[log]\n', '[log]\n    level = "warn"\n'));
+      try {
+        const r = await run(path.join(REPO, 'deploy/k8s/update-checksum.sh'), [copy]);
+        assert.equal(r.code, 0, r.stderr);
+        const docs = await yamlDocs(copy);
+        const toml = configOf(docs.find((d) => d.kind === 'ConfigMap'));
+        assert.match(toml, /level = "warn"/);
+        const annotations = docs.find((d) => d.kind === 'Deployment').spec.template.metadata.annotations;
+        assert.equal(annotations['checksum/config'], createHash('sha256').update(toml).digest('hex'));
+      } finally {
+        rmSync(copy, { force: true });
+      }
+    }
   });
 
   it('deploy/k8s/podmonitor.yaml scrapes the admin port of both pod kinds', async () => {
@@ -505,7 +574,7 @@ describe('deploy files', () => {
     }
   });
 
-  it('deploy/docker/Dockerfile: multi-stage on Debian 12, non-root, SIGTERM, admin port, HEALTHCHECK on /livez, built by make', async () => {
+  it('deploy/docker/Dockerfile: multi-stage on Debian 12, non-root, SIGTERM, admin port, HEALTHCHECK from the config, a demo that works, built by make', async () => {
     const text = readFileSync(path.join(REPO, 'deploy/docker/Dockerfile'), 'utf8');
     // Instructions with their continuation lines joined, comments dropped.
     const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim())
@@ -523,9 +592,33 @@ describe('deploy files', () => {
     const exposed = last.filter((l) => /^EXPOSE /i.test(l)).flatMap((l) => l.split(/\s+/).slice(1)).map(Number);
     assert.ok(exposed.includes(portOf(toml, 'admin')), `EXPOSE the admin port: ${exposed}`);
     assert.ok(exposed.includes(portOf(toml, '\\[listeners\\]')), `EXPOSE the listener: ${exposed}`);
+    // The HEALTHCHECK reads the admin address from the configuration: no port in it.
     const health = last.find((l) => /^HEALTHCHECK /i.test(l));
-    assert.match(health, new RegExp(`CMD .*127\\.0\\.0\\.1:${portOf(toml, 'admin')}/livez`));
-    assert.match(last.find((l) => /^CMD /i.test(l)), /\/etc\/wsgate\/wsgate\.toml/);
+    assert.match(health, /CMD \["\/usr\/local\/bin\/wsgate-healthcheck"\]$/);
+    assert.doesNotMatch(health, /:\d+|\b9901\b|\/livez/, 'no hard-coded admin address');
+    const copies = Object.fromEntries(last.filter((l) => /^COPY /i.test(l)).map((l) => {
+      const words = l.split(/\s+/);
+      return [words[words.length - 1], words.slice(1, -1).filter((w) => !w.startsWith('--'))];
+    }));
+    assert.deepEqual(copies['/usr/local/bin/wsgate-healthcheck'], ['deploy/docker/healthcheck.sh']);
+    assert.deepEqual(copies['/usr/local/bin/wsgate-entrypoint'], ['deploy/docker/entrypoint.sh']);
+    assert.deepEqual(copies['/usr/local/bin/'], ['/build/wsgate', '/build/tests/echo/wsgate-echo']);
+    // The default configuration is the demo: wsgate in front of the echo backend that the
+    // entrypoint starts when that file (compared with its copy) is the one in use.
+    assert.deepEqual(copies['/etc/wsgate/wsgate.toml'], ['deploy/docker/wsgate.toml']);
+    assert.deepEqual(copies['/usr/share/wsgate/demo.toml'], ['deploy/docker/wsgate.toml']);
+    const entrypoint = readFileSync(path.join(REPO, 'deploy/docker/entrypoint.sh'), 'utf8');
+    assert.match(entrypoint, /^DEMO=\/usr\/share\/wsgate\/demo\.toml$/m);
+    const echoPort = /wsgate-echo --host 127\.0\.0\.1 --port (\d+)/.exec(entrypoint)?.[1];
+    assert.match(toml, new RegExp(`^backends = \\["127\\.0\\.0\\.1:${echoPort}"\\]$`, 'm'),
+      'the demo config routes to the echo backend the entrypoint starts');
+    assert.match(entrypoint, /^exec \/usr\/local\/bin\/wsgate "\$@"$/m, 'wsgate is PID 1');
+    assert.equal(last.find((l) => /^ENTRYPOINT /i.test(l)), 'ENTRYPOINT ["/usr/local/bin/wsgate-entrypoint"]');
+    assert.equal(last.find((l) => /^CMD /i.test(l)), 'CMD ["-c", "/etc/wsgate/wsgate.toml"]');
+    for (const script of ['entrypoint.sh', 'healthcheck.sh']) {
+      const r = await run('sh', ['-n', path.join(REPO, 'deploy/docker', script)]);
+      assert.equal(r.code, 0, `${script}: ${r.stderr}`);
+    }
     // The build runs the same script and make target as `make build` on a developer machine.
     const runs = lines.slice(0, lines.indexOf(froms[1])).filter((l) => /^RUN /i.test(l)).join('\n');
     assert.match(runs, /deploy\/deps\.sh build/);
@@ -543,6 +636,63 @@ describe('deploy files', () => {
       assert.match(install, new RegExp(`\\b${pkg.replace(/[.+]/g, '\\$&')}\\b`),
         `the runtime stage installs ${pkg} (for ${lib})`);
     }
+  });
+
+  it('deploy/docker/healthcheck.sh: the admin address from the configuration, /livez answered or not', async () => {
+    const script = path.join(REPO, 'deploy/docker/healthcheck.sh');
+    const urlOf = async (file) => {
+      const r = await run(script, ['--url', file]);
+      assert.equal(r.code, 0, `${file}: ${r.stderr}`);
+      return r.stdout.trim();
+    };
+    // The files the image and the manifests run with.
+    assert.equal(await urlOf(path.join(REPO, 'deploy/docker/wsgate.toml')), 'http://127.0.0.1:9901/livez');
+    for (const file of ['wsgate.yaml', 'sidecar.yaml']) {
+      const docs = await yamlDocs(path.join(REPO, 'deploy/k8s', file));
+      const toml = configOf(docs.find((d) => d.kind === 'ConfigMap'));
+      const tmp = path.join(tmpdir(), `wsgate-hc-${process.pid}.toml`);
+      writeFileSync(tmp, toml);
+      try {
+        assert.equal(await urlOf(tmp), `http://127.0.0.1:${portOf(toml, 'admin')}/livez`, file);
+      } finally {
+        rmSync(tmp, { force: true });
+      }
+    }
+    // TOML spellings of the same key, comments and look-alikes around it.
+    const cases = [
+      ['[admin]\nlisten = "127.0.0.1:7001"\n', 'http://127.0.0.1:7001/livez'],
+      ['[server]\nworkers = 1\n\n  [ admin ]   # the admin table\n# listen = "127.0.0.9:1"\nrequest_timeout = "5s"\nlisten=\'10.0.0.1:7002\'  # here\n', 'http://10.0.0.1:7002/livez'],
+      ['admin.listen = "0.0.0.0:7003"\n[[listeners]]\nlisten = "0.0.0.0:80"\n', 'http://127.0.0.1:7003/livez'],
+      ['admin = { max_connections = 8, listen = "[::]:7004" }\n', 'http://[::1]:7004/livez'],
+      ['[[listeners]]\nname = "a"\nlisten = "127.0.0.1:80"\n[listeners.tls]\ncert = "c"\n[admin]\nlisten = "[::1]:7005"\n', 'http://[::1]:7005/livez'],
+      ['[server]\nworkers = 1\n', 'http://127.0.0.1:9901/livez'], // wsgate's default
+    ];
+    for (const [text, url] of cases) {
+      const tmp = path.join(tmpdir(), `wsgate-hc-${process.pid}.toml`);
+      writeFileSync(tmp, text);
+      try {
+        assert.equal(await urlOf(tmp), url, text);
+      } finally {
+        rmSync(tmp, { force: true });
+      }
+    }
+
+    // Against a running wsgate on a fixed admin port: 0 while it runs, 1 once it is gone. The
+    // configuration is found through the process's command line, as in the container.
+    const echo = await h.startEcho();
+    const port = await freePort();
+    const gw = await h.startWsgate({ admin: { listen: `127.0.0.1:${port}` }, pools: [{ name: 'p', backends: [echo.address] }] });
+    const byPid = ['-u', 'WSGATE_CONFIG', `WSGATE_PID=${gw.pid}`, script];
+    const up = await run('env', byPid);
+    assert.equal(up.code, 0, `found by its command line: ${up.stderr}`);
+    assert.equal((await run('env', [...byPid, '--url'])).stdout.trim(), `http://127.0.0.1:${port}/livez`);
+    assert.equal((await run(script, [gw.configPath])).code, 0);
+    gw.signal('SIGKILL');
+    await gw.waitExit();
+    const down = await run(script, [gw.configPath]);
+    assert.notEqual(down.code, 0, 'nothing answers on the admin port');
+    await gw.stop();
+    await echo.stop();
   });
 
   it('deploy/prometheus: promtool accepts the scrape config and the rules', async () => {

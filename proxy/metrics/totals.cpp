@@ -1,0 +1,94 @@
+#include "proxy/metrics/totals.h"
+
+#include "proxy/metrics/names.h"
+
+#include <mutex>
+
+namespace wsgate::proxy::metrics {
+
+namespace {
+
+void addAll(std::map<std::string, uint64_t>& into, const std::map<std::string, uint64_t>& from) {
+  for (const auto& [k, v] : from)
+    into[k] += v;
+}
+
+template <std::size_t N>
+void addAll(std::map<std::string, HistogramSum>& into,
+            const std::map<std::string, Histogram<N>>& from) {
+  for (const auto& [k, h] : from)
+    into.try_emplace(k, h.bounds()).first->second.add(h);
+}
+
+} // namespace
+
+void sumWorker(WorkerStats& stats, Totals& t) {
+  for (std::size_t d = 0; d < kDirections; ++d) {
+    for (std::size_t op = 0; op < kOpcodes; ++op) {
+      t.frames[d][op] += stats.frames[d][op].get();
+      t.messages[d][op] += stats.messages[d][op].get();
+    }
+    t.payload_bytes[d] += stats.payload_bytes[d].get();
+  }
+  t.pings_sent += stats.pings_sent.get();
+  t.pongs_received += stats.pongs_received.get();
+  t.heartbeat_timeouts += stats.heartbeat_timeouts.get();
+  t.ping_rtt.add(stats.ping_rtt);
+  t.handshake_duration.add(stats.handshake_duration);
+  t.loop_lag_us.push_back(stats.loop_lag_us.get());
+  std::lock_guard lock(stats.mutex);
+  addAll(t.accepted, stats.accepted);
+  addAll(t.active, stats.active);
+  addAll(t.rejected, stats.rejected);
+  addAll(t.handshakes, stats.handshakes);
+  addAll(t.sessions_active, stats.sessions_active);
+  addAll(t.closes, stats.closes);
+  addAll(t.violations, stats.violations);
+  addAll(t.backend_active, stats.backend_active);
+  addAll(t.connect_failures, stats.connect_failures);
+  addAll(t.connect_duration, stats.connect_duration);
+  addAll(t.session_duration, stats.session_duration);
+}
+
+// Series the configuration makes known exist at zero before anything happened to them.
+void seedKnownSeries(const config::Config& config, Totals& t) {
+  for (const config::Listener& listener : config.listeners) {
+    t.accepted.try_emplace(listener.name, 0);
+    t.active.try_emplace(listener.name, 0);
+    for (const std::string_view reason : kRejectReasons)
+      t.rejected.try_emplace(key({listener.name, reason}), 0);
+    for (const int status : kHandshakeStatuses)
+      t.handshakes.try_emplace(key({listener.name, std::to_string(status)}), 0);
+  }
+  for (const config::Route& route : config.routes) {
+    t.sessions_active.try_emplace(key({route.name, config.pools[route.pool_index].name}), 0);
+    t.session_duration.try_emplace(route.name, kSessionBounds);
+  }
+  for (const config::Pool& pool : config.pools) {
+    t.connect_duration.try_emplace(pool.name, kLatencyBounds);
+    for (const config::Backend& backend : pool.backends) {
+      const std::string id = key({pool.name, backendLabel(backend)});
+      t.backend_active.try_emplace(id, 0);
+      t.connect_failures.try_emplace(id, 0);
+    }
+  }
+  for (const std::string_view leg : kLegs) {
+    for (const std::string_view by : kClosedBy) {
+      for (const std::string_view code : kCloseCodeLabels)
+        t.closes.try_emplace(key({leg, by, code}), 0);
+    }
+  }
+  for (const ViolationKind& v : kViolationKinds) {
+    t.violations.try_emplace(key({v.kind, "client"}), 0);
+    if (v.backend_can_offend) t.violations.try_emplace(key({v.kind, "backend"}), 0);
+  }
+}
+
+Totals sumWorkers(const std::vector<WorkerStats*>& workers) {
+  Totals totals;
+  for (WorkerStats* stats : workers)
+    sumWorker(*stats, totals);
+  return totals;
+}
+
+} // namespace wsgate::proxy::metrics

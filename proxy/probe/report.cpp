@@ -105,7 +105,8 @@ void Report::endAttempt(int exit_code, const std::string& diagnosis) {
   attempts_.back().exit_code = exit_code;
   attempts_.back().diagnosis = diagnosis;
   if (verbose() && retries_) {
-    out_ << "=> attempt " << attempts_.size() << ": exit " << exit_code << ": " << diagnosis << "\n";
+    out_ << "=> attempt " << attempts_.size() << ": exit " << exit_code << ": " << diagnosis
+         << "\n";
   }
 }
 

@@ -138,8 +138,8 @@ void reportExchange(const Exchange& ex, const Options& options, Report& report) 
   const auto [lo, hi] = std::minmax_element(ex.rtts.begin(), ex.rtts.end());
   const double avg = std::accumulate(ex.rtts.begin(), ex.rtts.end(), 0.0) / ex.rtts.size();
   char line[160];
-  std::snprintf(line, sizeof line, "rtt min/avg/max %.3f/%.3f/%.3f ms over %zu pings", *lo,
-                avg, *hi, ex.rtts.size());
+  std::snprintf(line, sizeof line, "rtt min/avg/max %.3f/%.3f/%.3f ms over %zu pings", *lo, avg,
+                *hi, ex.rtts.size());
   report.step("ping", true, -1, line,
               Json()
                   .num("rtt_min_ms", *lo)

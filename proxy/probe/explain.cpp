@@ -217,7 +217,8 @@ std::string explainConnectError(int err, std::string_view address) {
            "firewall rejects it";
   case ETIMEDOUT:
     return "connect to " + at +
-           " timed out: a firewall drops the packets, or the host is down or unreachable";
+           " timed out: a firewall drops the packets, the host is down or unreachable, or the "
+           "server's accept queue is full";
   case ENETUNREACH:
   case EHOSTUNREACH:
     return at + " is unreachable: no route to that network or host (check the address, VPN "

@@ -9,6 +9,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import tls from 'node:tls';
 import * as h from './lib/harness.mjs';
 import { makePki, startWssBackend } from './lib/tls.mjs';
 
@@ -110,6 +111,28 @@ describe('probe: could not connect', () => {
     assert.match(j.json.diagnosis, /could not connect: connection refused/);
   });
 
+  it('explains a connect that times out (--timeout; a listener whose accept queue is full drops the SYN)', async () => {
+    const script = [
+      'import socket, sys',
+      "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
+      'port = s.getsockname()[1]',
+      'fill = []',
+      'for _ in range(2):',
+      "    c = socket.socket(); c.setblocking(False); c.connect_ex(('127.0.0.1', port)); fill.append(c)",
+      'print(port, flush=True)',
+      'sys.stdin.read()',
+    ].join('\n');
+    const py = spawn(h.PYTHON, ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const [line] = await h.withTimeout(once(py.stdout.setEncoding('utf8'), 'data'), 10000, 'python listener');
+      const port = Number(line.trim());
+      const r = await probe(['--timeout', '500ms', `ws://127.0.0.1:${port}/`]);
+      expectProbe(r, 3, new RegExp(`connect to 127\\.0\\.0\\.1:${port} timed out: a firewall drops the packets`));
+    } finally {
+      py.kill('SIGKILL');
+    }
+  });
+
   it('explains a name that does not resolve', async () => {
     const r = await probe(['ws://no-such-host.invalid/']);
     expectProbe(r, 3, /cannot resolve 'no-such-host\.invalid'.*check the host name and the DNS/);
@@ -200,6 +223,17 @@ describe('probe: TLS', () => {
     await server.close();
   });
 
+  it('names a handshake alert (a server that only speaks TLS 1.1)', async () => {
+    const server = tls.createServer({ cert: good.certPem, key: good.keyPem, minVersion: 'TLSv1',
+      maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }, (s) => s.end());
+    server.on('tlsClientError', () => {});
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const r = await probe(['--cacert', pki.ca, `wss://127.0.0.1:${server.address().port}/`]);
+    server.close();
+    expectProbe(r, 3, /TLS handshake failed: the server sent an alert: .*alert protocol version/);
+  });
+
   it('explains a wss:// URL on a port that does not speak TLS', async () => {
     const server = await h.startTcpBackend((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\n\r\n')));
     const r = await probe(['--cacert', pki.ca, `wss://127.0.0.1:${server.port}/`]);
@@ -215,7 +249,8 @@ describe('probe: against wsgate', () => {
       onConnection(ws, req) {
         if (req.url.startsWith('/close/')) {
           const code = Number(req.url.split('/')[2]);
-          ws.once('message', () => ws.close(code, `closing with ${code}`));
+          const reason = code === 1009 ? 'message over the 1024-byte limit' : `closing with ${code}`;
+          ws.once('message', () => ws.close(code, reason));
         }
       },
     });
@@ -231,10 +266,14 @@ describe('probe: against wsgate', () => {
         { path_prefix: '/strict', pool: 'node', policy: 'strict' },
         { path_prefix: '/idle', pool: 'node', policy: 'idle' },
         { path_prefix: '/dead', pool: 'dead' },
+        { path_prefix: '/small', pool: 'node', policy: 'small' },
+        { path_prefix: '/rate', pool: 'node', policy: 'rate' },
       ],
       policies: {
         strict: { allowed_origins: ['https://good.example'] },
         idle: { idle_timeout: '1s', ping_interval: '0s' },
+        small: { max_frame_size: '128B', max_message_size: '128B' },
+        rate: { max_messages_per_second: 2 },
       },
     });
   });
@@ -312,11 +351,27 @@ describe('probe: against wsgate', () => {
     assert.ok(close.silence_s >= 0.9 && close.silence_s < 3, `silence ${close.silence_s}`);
   });
 
-  it('names the close codes a server sends (1001, 1008, 1009 with its limit, 1011, 1013, 1014, 4001, 4002, 4003)', async () => {
+  it('wsgate closes an oversized message with 1009 and a fast sender with 4002', async () => {
+    const big = await probe(['--send', 'x'.repeat(200), gw.url('/small')]);
+    expectProbe(big, 3, /with 1009 message too big: a message was over the server's size limit; send smaller messages/);
+    const fast = await probe(['--count', '20', gw.url('/rate')]);
+    expectProbe(fast, 3, /with 4002 rate limit exceeded: back off before reconnecting/);
+  });
+
+  it('--interval paces the messages', async () => {
+    const start = Date.now();
+    const r = await probe(['--count', '3', '--interval', '150ms', gw.url('/chat')]);
+    expectProbe(r, 0, /3\/3 echoed/);
+    assert.ok(Date.now() - start >= 300, 'two pauses of 150 ms');
+  });
+
+  it('names the close codes a server sends (1001, 1007, 1008, 1009 with its limit, 1011, 1012, 1013, 1014, 4001, 4002, 4003)', async () => {
     const expected = {
       1001: /1001 going away: .*reconnect/,
+      1007: /1007 invalid payload: a text message was not valid UTF-8/,
+      1012: /1012 service restart: .*reconnect with backoff/,
       1008: /1008 policy violation/,
-      1009: /1009 message too big: .*\(the limit, as the server says: closing with 1009\)/,
+      1009: /1009 message too big: .*\(the limit, as the server says: message over the 1024-byte limit\)/,
       1011: /1011 internal error: .*check its logs/,
       1013: /1013 try again later: .*reconnect with backoff/,
       1014: /1014 bad gateway: the server's upstream failed/,
@@ -327,7 +382,7 @@ describe('probe: against wsgate', () => {
     for (const [code, meaning] of Object.entries(expected)) {
       const r = await probe(['--count', '2', gw.url(`/close/${code}`)]);
       expectProbe(r, 3, new RegExp(`the server closed the connection while waiting for pong .* with ${code} `),
-        meaning, new RegExp(`reason 'closing with ${code}'`));
+        meaning, code === '1009' ? /reason 'message over/ : new RegExp(`reason 'closing with ${code}'`));
     }
     const j = await probe(['--json', gw.url('/close/4001')]);
     assert.equal(j.code, 3);

@@ -106,7 +106,9 @@ std::string explainStatus(const http::Response& response, std::string_view body,
     const auto version = response.headers.get("sec-websocket-version");
     return head + ": the server wants another WebSocket version" +
            (version ? " (Sec-WebSocket-Version: " + std::string(*version) + ")" : "") +
-           "; this probe speaks version 13";
+           (sent.version == "13"
+                ? "; this probe sent version 13"
+                : "; the request offered version " + sent.version + " (RFC 6455 is version 13)");
   }
   case 429:
     return head + ": rate limited: too many connections from this client; " + retryAfter(response);
@@ -196,7 +198,7 @@ std::string explainClose(uint16_t code, std::string_view reason) {
   }
   std::string out = std::to_string(code) + " " + what;
   if (code == kMessageTooBig && reason.find_first_of("0123456789") != std::string_view::npos) {
-    out += " (the limit, as the server says: " + std::string(reason) + ")";
+    out += " (the server's limit, as its reason says: '" + std::string(reason) + "')";
   }
   return out;
 }

@@ -14,6 +14,7 @@ namespace wsgate::probe {
 struct Sent {
   std::string origin; // "" when no Origin was sent
   bool subprotocols = false;
+  std::string version = "13"; // the Sec-WebSocket-Version sent
 };
 
 // Why a non-101 answer failed the handshake, with what to check ("403 Forbidden: ...").

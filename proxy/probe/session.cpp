@@ -29,7 +29,11 @@ struct Exchange {
   std::vector<std::string> other; // messages that are not echoes (first few)
   int other_count = 0;
   std::vector<double> rtts; // ms
+  bool reported = false;    // the "messages" and "ping" steps are out
+  bool ended = false;       // the server ended the exchange early
 };
+
+void reportExchange(Exchange& ex, const Options& options, Report& report);
 
 // The server ended the conversation (close frame, lost connection, protocol violation or
 // silence) while the probe was `doing`. Reports it and returns the verdict.
@@ -42,8 +46,10 @@ Verdict serverEnded(WsClient& ws, const WsEvent& event, Report& report, const Op
     code = event.code;
     const uint16_t echo = ws::isValidCloseCode(code) ? code : ws::close_code::kNormal;
     ws.sendClose(echo, "", deadline);
-    what = "the server closed the connection " + doing + " with " + explainClose(code, event.data) +
-           (event.data.empty() ? "" : " (reason '" + event.data + "')");
+    const std::string meaning = explainClose(code, event.data);
+    const bool has_reason = event.data.empty() || meaning.find(event.data) != std::string::npos;
+    what = "the server closed the connection " + doing + " with " + meaning +
+           (has_reason ? "" : " (reason '" + event.data + "')");
   } else if (event.kind == Kind::Eof) {
     what = "the connection ended " + doing + " without a close frame: " + explainClose(code, "");
   } else if (event.kind == Kind::Timeout) {
@@ -87,6 +93,8 @@ Verdict idleUntil(WsClient& ws, Clock::time_point until, const Options& options,
     if (event.kind == Kind::Message) {
       takeMessage(event, options, ex);
     } else if (event.kind != Kind::Pong) {
+      ex.ended = true;
+      reportExchange(ex, options, report);
       return serverEnded(ws, event, report, options, doing, -1);
     }
   }
@@ -97,6 +105,8 @@ Verdict exchange(WsClient& ws, const Options& options, Report& report, Exchange&
     const Clock::time_point deadline = Clock::now() + options.timeout;
     const std::string ping = "wsgate-probe " + std::to_string(i);
     if (!ws.send(ws::Opcode::Text, options.send, deadline)) {
+      ex.ended = true;
+      reportExchange(ex, options, report);
       return serverEnded(ws, {Kind::Eof, {}, 0, {}}, report, options, "while sending", -1);
     }
     ++ex.sent;
@@ -110,6 +120,8 @@ Verdict exchange(WsClient& ws, const Options& options, Report& report, Exchange&
         ex.rtts.push_back(msSince(sent_at));
         pong = true;
       } else if (event.kind != Kind::Pong) {
+        ex.ended = true;
+        reportExchange(ex, options, report);
         return serverEnded(ws, event, report, options, "while waiting for pong " + ping, -1);
       }
     }
@@ -122,15 +134,20 @@ Verdict exchange(WsClient& ws, const Options& options, Report& report, Exchange&
   return {};
 }
 
-void reportExchange(const Exchange& ex, const Options& options, Report& report) {
+void reportExchange(Exchange& ex, const Options& options, Report& report) {
+  if (ex.reported) return;
+  ex.reported = true;
   Json fields;
   fields.integer("sent", ex.sent).integer("echoed", ex.echoed).integer("other", ex.other_count);
   fields.strings("other_samples", ex.other);
-  std::string text = "sent " + std::to_string(ex.sent) + " text message" +
-                     (ex.sent == 1 ? "" : "s") + " '" + options.send + "', " +
-                     std::to_string(ex.echoed) + "/" + std::to_string(ex.sent) + " echoed";
+  std::string text =
+      "sent " + std::to_string(ex.sent) + " text message" + (ex.sent == 1 ? "" : "s") + " '" +
+      (options.send.size() > 40 ? options.send.substr(0, 40) + "..." : options.send) + "', " +
+      std::to_string(ex.echoed) + "/" + std::to_string(ex.sent) + " echoed";
   if (ex.other_count > 0) text += ", " + std::to_string(ex.other_count) + " other received";
-  if (ex.echoed == 0 && ex.other_count == 0 && ex.sent > 0) text += " (the server does not echo)";
+  if (ex.echoed == 0 && ex.other_count == 0 && ex.sent > 0 && !ex.ended) {
+    text += " (the server does not echo)";
+  }
   report.step("messages", true, -1, text, std::move(fields));
   for (const std::string& m : ex.other)
     report.detail("received: " + m);
@@ -138,8 +155,8 @@ void reportExchange(const Exchange& ex, const Options& options, Report& report) 
   const auto [lo, hi] = std::minmax_element(ex.rtts.begin(), ex.rtts.end());
   const double avg = std::accumulate(ex.rtts.begin(), ex.rtts.end(), 0.0) / ex.rtts.size();
   char line[160];
-  std::snprintf(line, sizeof line, "rtt min/avg/max %.3f/%.3f/%.3f ms over %zu pings", *lo, avg,
-                *hi, ex.rtts.size());
+  std::snprintf(line, sizeof line, "rtt min/avg/max %.3f/%.3f/%.3f ms over %zu ping%s", *lo, avg,
+                *hi, ex.rtts.size(), ex.rtts.size() == 1 ? "" : "s");
   report.step("ping", true, -1, line,
               Json()
                   .num("rtt_min_ms", *lo)
@@ -191,8 +208,8 @@ Verdict closeHandshake(WsClient& ws, const Options& options, Report& report) {
       const std::string tcp =
           after.kind == Kind::Eof ? "; the server closed TCP" : "; TCP still open, closing it";
       report.step("close", true, msSince(start),
-                  "sent 1000, the server answered " + explainClose(event.code, event.data) +
-                      quoted(event.data) + tcp,
+                  "sent 1000, the server answered " + std::to_string(event.code) +
+                      quoted(event.data) + " (" + explainClose(event.code, event.data) + ")" + tcp,
                   std::move(fields));
       return {};
     }

@@ -211,8 +211,13 @@ Verdict upgrade(Conn& conn, const Options& options, Report& report, Upgraded& up
     const std::string body =
         oneLine(readBody(conn, response, std::move(head.rest), Clock::now() + options.timeout));
     fields.str("body", body);
-    const std::string why =
-        explainStatus(response, body, {options.origin, !options.subprotocols.empty()});
+    Sent sent{options.origin, !options.subprotocols.empty(), "13"};
+    for (const std::string& h : options.headers) {
+      if (http::equalsIgnoreCase(headerName(h), "sec-websocket-version")) {
+        sent.version = std::string(http::trimOws(std::string_view(h).substr(h.find(':') + 1)));
+      }
+    }
+    const std::string why = explainStatus(response, body, sent);
     report.step("response", false, msSince(start), status_line,
                 std::move(fields.str("diagnosis", why)));
     for (const http::Header& h : response.headers)

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { spawn, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import * as h from './lib/harness.mjs';
@@ -32,6 +32,8 @@ async function probe(args, { timeoutMs = 20000 } = {}) {
       throw e;
     });
   const result = { code, out, err };
+  // PROBE_SHOW=FILE appends every run to FILE (the README's examples come from such runs).
+  if (process.env.PROBE_SHOW) appendFileSync(process.env.PROBE_SHOW, `$ wsgate probe ${args.join(' ')}\n${out}${err}[exit ${code}]\n\n`);
   if (args.includes('--json')) result.json = JSON.parse(out);
   return result;
 }
@@ -283,7 +285,8 @@ describe('probe: against wsgate', () => {
     expectProbe(r, 0, /response +HTTP\/1\.1 101 Switching Protocols \(upgraded\)/,
       /messages +sent 4 text messages 'wsgate probe', 4\/4 echoed/,
       /ping +rtt min\/avg\/max [\d.]+\/[\d.]+\/[\d.]+ ms over 4 pings/,
-      /close +sent 1000, the server answered 1000 normal closure/,
+      /messages[^\n]*\n[^\n]*ping[^\n]*\n[^\n]*close/,
+      /close +sent 1000, the server answered 1000 'probe done' \(1000 normal closure/,
       /result: healthy \(exit 0\): upgraded, 4\/4 messages echoed/);
     const j = await probe(['--json', '--send', 'hello', gw.url('/chat')]);
     assert.equal(j.code, 0);
@@ -329,7 +332,7 @@ describe('probe: against wsgate', () => {
 
   it('426: another WebSocket version', async () => {
     const r = await probe(['--header', 'Sec-WebSocket-Version: 8', gw.url('/chat')]);
-    expectProbe(r, 1, /426 Upgrade Required: the server wants another WebSocket version \(Sec-WebSocket-Version: 13\)/);
+    expectProbe(r, 1, /426 Upgrade Required: the server wants another WebSocket version \(Sec-WebSocket-Version: 13\); the request offered version 8/);
   });
 
   it('5xx: wsgate answers 502 when no backend accepts', async () => {
@@ -371,7 +374,7 @@ describe('probe: against wsgate', () => {
       1007: /1007 invalid payload: a text message was not valid UTF-8/,
       1012: /1012 service restart: .*reconnect with backoff/,
       1008: /1008 policy violation/,
-      1009: /1009 message too big: .*\(the limit, as the server says: message over the 1024-byte limit\)/,
+      1009: /1009 message too big: .*\(the server's limit, as its reason says: 'message over the 1024-byte limit'\)/,
       1011: /1011 internal error: .*check its logs/,
       1013: /1013 try again later: .*reconnect with backoff/,
       1014: /1014 bad gateway: the server's upstream failed/,
@@ -382,7 +385,7 @@ describe('probe: against wsgate', () => {
     for (const [code, meaning] of Object.entries(expected)) {
       const r = await probe(['--count', '2', gw.url(`/close/${code}`)]);
       expectProbe(r, 3, new RegExp(`the server closed the connection while waiting for pong .* with ${code} `),
-        meaning, code === '1009' ? /reason 'message over/ : new RegExp(`reason 'closing with ${code}'`));
+        meaning, code === '1009' ? /message over the 1024-byte limit/ : new RegExp(`reason 'closing with ${code}'`));
     }
     const j = await probe(['--json', gw.url('/close/4001')]);
     assert.equal(j.code, 3);
@@ -511,10 +514,10 @@ describe('probe: established connections', () => {
   });
 
   it('explains a server that breaks the protocol (a masked server frame)', async () => {
-    const server = await httpServer((_, key) => switching(key) +
-      Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x60, 0x60]).toString('latin1'), { keepOpen: true });
+    const server = await httpServer((_, key) => Buffer.concat([Buffer.from(switching(key)),
+      Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x60, 0x60])]), { keepOpen: true });
     const r = await probe([`ws://127.0.0.1:${server.port}/`]);
-    expectProbe(r, 3, /the server broke the WebSocket protocol: /);
+    expectProbe(r, 3, /the server broke the WebSocket protocol: server frame masked/);
   });
 });
 

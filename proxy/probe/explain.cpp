@@ -3,6 +3,7 @@
 #include "common/http/headers.h"
 #include "common/ws/close.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -129,75 +130,56 @@ std::string explainStatus(const http::Response& response, std::string_view body,
   return explainOther(response);
 }
 
+namespace {
+
+struct CloseMeaning {
+  uint16_t code;
+  const char* what;
+};
+
+// What each close code means and what a client should do about it.
+constexpr std::array<CloseMeaning, 18> kCloseMeanings = {{
+    {1000, "normal closure: the session ended as intended"},
+    {1001, "going away: the server is shutting down or the page left; reconnect"},
+    {1002, "protocol error: a peer broke RFC 6455; a bug in the client or server"},
+    {1003, "unsupported data: the peer cannot accept this type of message (text or binary)"},
+    {1005, "no status: the close frame carried no code"},
+    {1006, "abnormal closure: the connection was lost without a close frame (network, an "
+           "intermediary, or a crashed peer); reconnect with backoff"},
+    {1007, "invalid payload: a text message was not valid UTF-8; fix the sender's encoding"},
+    {1008, "policy violation: a message broke the server's policy; do not resend it as is"},
+    {1009, "message too big: a message was over the server's size limit; send smaller messages"},
+    {1010, "mandatory extension: the client needs an extension the server did not negotiate"},
+    {1011, "internal error: the server hit an unexpected condition; check its logs, reconnect "
+           "with backoff"},
+    {1012, "service restart: the server is restarting; reconnect with backoff"},
+    {1013, "try again later: the server is overloaded; reconnect with backoff"},
+    {1014, "bad gateway: the server's upstream failed (a proxy lost its backend); reconnect "
+           "with backoff"},
+    {1015, "TLS handshake failure"},
+    {4001, "invalid auth token: refresh the token, then reconnect"},
+    {4002, "rate limit exceeded: back off before reconnecting"},
+    {4003, "session expired: re-authenticate and start a new session"},
+}};
+
+} // namespace
+
 std::string explainClose(uint16_t code, std::string_view reason) {
-  using namespace ws::close_code;
+  const auto* found = std::find_if(kCloseMeanings.begin(), kCloseMeanings.end(),
+                                   [code](const CloseMeaning& m) { return m.code == code; });
   std::string what;
-  switch (code) {
-  case kNormal:
-    what = "normal closure: the session ended as intended";
-    break;
-  case kGoingAway:
-    what = "going away: the server is shutting down or the page left; reconnect";
-    break;
-  case kProtocolError:
-    what = "protocol error: a peer broke RFC 6455; a bug in the client or server";
-    break;
-  case kUnsupportedData:
-    what = "unsupported data: the peer cannot accept this type of message (text or binary)";
-    break;
-  case kNoStatus:
-    what = "no status: the close frame carried no code";
-    break;
-  case kAbnormal:
-    what = "abnormal closure: the connection was lost without a close frame (network, an "
-           "intermediary, or a crashed peer); reconnect with backoff";
-    break;
-  case kInvalidPayload:
-    what = "invalid payload: a text message was not valid UTF-8; fix the sender's encoding";
-    break;
-  case kPolicyViolation:
-    what = "policy violation: a message broke the server's policy; do not resend it as is";
-    break;
-  case kMessageTooBig:
-    what = "message too big: a message was over the server's size limit; send smaller messages";
-    break;
-  case kMandatoryExtension:
-    what = "mandatory extension: the client needs an extension the server did not negotiate";
-    break;
-  case kInternalError:
-    what = "internal error: the server hit an unexpected condition; check its logs, reconnect with "
-           "backoff";
-    break;
-  case kServiceRestart:
-    what = "service restart: the server is restarting; reconnect with backoff";
-    break;
-  case kTryAgainLater:
-    what = "try again later: the server is overloaded; reconnect with backoff";
-    break;
-  case kBadGateway:
-    what = "bad gateway: the server's upstream failed (a proxy lost its backend); reconnect with "
-           "backoff";
-    break;
-  case kTlsHandshake:
-    what = "TLS handshake failure";
-    break;
-  case kAuthExpired:
-    what = "invalid auth token: refresh the token, then reconnect";
-    break;
-  case kRateLimited:
-    what = "rate limit exceeded: back off before reconnecting";
-    break;
-  case kSessionExpired:
-    what = "session expired: re-authenticate and start a new session";
-    break;
-  default:
-    what = code >= 4000 && code <= 4999
-               ? "application code (private use): see the application's documentation"
-           : code >= 3000 && code <= 3999 ? "registered code (libraries and frameworks)"
-                                          : "not a valid close code";
+  if (found != kCloseMeanings.end()) {
+    what = found->what;
+  } else if (code >= 4000 && code <= 4999) {
+    what = "application code (private use): see the application's documentation";
+  } else if (code >= 3000 && code <= 3999) {
+    what = "registered code (libraries and frameworks)";
+  } else {
+    what = "not a valid close code";
   }
   std::string out = std::to_string(code) + " " + what;
-  if (code == kMessageTooBig && reason.find_first_of("0123456789") != std::string_view::npos) {
+  if (code == ws::close_code::kMessageTooBig &&
+      reason.find_first_of("0123456789") != std::string_view::npos) {
     out += " (the server's limit, as its reason says: '" + std::string(reason) + "')";
   }
   return out;

@@ -176,6 +176,28 @@ Verdict readHead(Conn& conn, const Options& options, Report& report, Head& head)
   }
 }
 
+// A non-101 answer: reads its body and explains it.
+Verdict refused(Conn& conn, const Options& options, Report& report, Head& head, Json fields,
+                const std::string& status_line, Clock::time_point start) {
+  const http::Response& response = head.parser.response();
+  const std::string body =
+      oneLine(readBody(conn, response, std::move(head.rest), Clock::now() + options.timeout));
+  fields.str("body", body);
+  Sent sent{options.origin, !options.subprotocols.empty(), "13"};
+  for (const std::string& h : options.headers) {
+    if (http::equalsIgnoreCase(headerName(h), "sec-websocket-version")) {
+      sent.version = std::string(http::trimOws(std::string_view(h).substr(h.find(':') + 1)));
+    }
+  }
+  const std::string why = explainStatus(response, body, sent);
+  report.step("response", false, msSince(start), status_line,
+              std::move(fields.str("diagnosis", why)));
+  for (const http::Header& h : response.headers)
+    report.detail("< " + h.name + ": " + h.value);
+  if (!body.empty()) report.detail("body: " + body);
+  return Verdict::fail(kExitHandshake, why);
+}
+
 } // namespace
 
 Verdict upgrade(Conn& conn, const Options& options, Report& report, Upgraded& upgraded) {
@@ -208,22 +230,7 @@ Verdict upgrade(Conn& conn, const Options& options, Report& report, Upgraded& up
                                   std::to_string(response.version_minor) + " " +
                                   std::to_string(response.status) + " " + response.reason;
   if (response.status != 101) {
-    const std::string body =
-        oneLine(readBody(conn, response, std::move(head.rest), Clock::now() + options.timeout));
-    fields.str("body", body);
-    Sent sent{options.origin, !options.subprotocols.empty(), "13"};
-    for (const std::string& h : options.headers) {
-      if (http::equalsIgnoreCase(headerName(h), "sec-websocket-version")) {
-        sent.version = std::string(http::trimOws(std::string_view(h).substr(h.find(':') + 1)));
-      }
-    }
-    const std::string why = explainStatus(response, body, sent);
-    report.step("response", false, msSince(start), status_line,
-                std::move(fields.str("diagnosis", why)));
-    for (const http::Header& h : response.headers)
-      report.detail("< " + h.name + ": " + h.value);
-    if (!body.empty()) report.detail("body: " + body);
-    return Verdict::fail(kExitHandshake, why);
+    return refused(conn, options, report, head, std::move(fields), status_line, start);
   }
   const std::string invalid = check101(response, key, options, upgraded);
   if (!invalid.empty()) {

@@ -64,8 +64,8 @@ Verdict serverEnded(WsClient& ws, const WsEvent& event, Report& report, const Op
                          event.data.find("idle") != std::string::npos);
   if (idle) {
     what = "closed after " + seconds(silence_s) +
-           " of silence: an intermediary's idle timeout; send pings more often than that (" + what +
-           ")";
+           " of silence: an intermediary's idle timeout; send pings more often than that. " +
+           "Details: " + what;
   }
   Json fields;
   fields.str("closed_by", "server").integer("code", code).str("reason", event.data);

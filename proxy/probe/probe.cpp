@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <cmath>
+#include <csignal>
 #include <iostream>
 #include <memory>
 #include <openssl/ssl.h>
@@ -149,6 +150,8 @@ int runProbe(int argc, const char* const* argv) {
   }
   if (!args.error.empty()) return usageError(args.error);
   const Options& options = args.options;
+  // A TLS write to a peer that has gone must fail with EPIPE, not kill the probe.
+  std::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(nullptr, &SSL_CTX_free);
   if (options.url.tls) {
     std::string error;

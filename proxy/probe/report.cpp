@@ -85,6 +85,7 @@ void Report::step(std::string_view name, bool ok, double ms, const std::string& 
     char label[16];
     std::snprintf(label, sizeof label, "%-9s", std::string(name).c_str());
     out_ << (ok ? "  " : "! ") << label << " " << text << timing << "\n";
+    out_.flush(); // a --hold run shows its progress as it goes
   }
   Json step;
   step.str("step", name).boolean("ok", ok);

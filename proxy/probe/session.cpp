@@ -76,6 +76,16 @@ Verdict serverEnded(WsClient& ws, const WsEvent& event, Report& report, const Op
   return Verdict::fail(clean ? kExitHealthy : kExitConnection, what);
 }
 
+// After a failed write: the close frame the server may have sent before it went, else EOF.
+WsEvent pendingEnd(WsClient& ws) {
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(500);
+  for (;;) {
+    WsEvent event = ws.next(deadline);
+    if (event.kind == Kind::Close || event.kind == Kind::Error) return event;
+    if (event.kind == Kind::Eof || event.kind == Kind::Timeout) return {Kind::Eof, {}, 0, {}};
+  }
+}
+
 void takeMessage(const WsEvent& event, const Options& options, Exchange& ex) {
   if (event.data == options.send) {
     ++ex.echoed;
@@ -107,7 +117,7 @@ Verdict exchange(WsClient& ws, const Options& options, Report& report, Exchange&
     if (!ws.send(ws::Opcode::Text, options.send, deadline)) {
       ex.ended = true;
       reportExchange(ex, options, report);
-      return serverEnded(ws, {Kind::Eof, {}, 0, {}}, report, options, "while sending", -1);
+      return serverEnded(ws, pendingEnd(ws), report, options, "while sending", -1);
     }
     ++ex.sent;
     const Clock::time_point sent_at = Clock::now();

@@ -109,7 +109,7 @@ Verdict tls(const Options& options, Report& report, SSL_CTX* ctx, Conn& conn) {
   if (!info.verify_error.empty()) {
     const std::string why = explainVerify(info.verify_code, verify_name);
     fields.str("error", info.verify_error);
-    report.step("tls", false, msSince(start), why, std::move(fields));
+    report.step("tls", false, msSince(start), why, fields);
     report.detail(details);
     return Verdict::fail(kExitConnection, why);
   }
@@ -117,7 +117,7 @@ Verdict tls(const Options& options, Report& report, SSL_CTX* ctx, Conn& conn) {
               info.version + " " + info.cipher + ", ALPN " +
                   (info.alpn.empty() ? "none" : info.alpn) +
                   (options.insecure ? ", certificate NOT verified (--insecure)" : ", verified"),
-              std::move(fields));
+              fields);
   report.detail(details);
   return {};
 }

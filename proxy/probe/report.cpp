@@ -78,7 +78,8 @@ void Report::beginAttempt(int number) {
   if (verbose()) out_ << (number == 1 ? "" : "\n") << "probe " << url_ << "\n";
 }
 
-void Report::step(std::string_view name, bool ok, double ms, const std::string& text, Json fields) {
+void Report::step(std::string_view name, bool ok, double ms, const std::string& text,
+                  const Json& fields) {
   if (verbose()) {
     char timing[32] = "";
     if (ms >= 0) std::snprintf(timing, sizeof timing, "  (%.1f ms)", ms);

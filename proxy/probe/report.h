@@ -38,7 +38,8 @@ public:
   void beginAttempt(int number);
   // A step and its outcome. `text` is the human line; `fields` go to --json with the step's
   // name, ok and ms.
-  void step(std::string_view name, bool ok, double ms, const std::string& text, Json fields = {});
+  void step(std::string_view name, bool ok, double ms, const std::string& text,
+            const Json& fields = {});
   // An indented detail under the last step (text output only).
   void detail(const std::string& text);
   // The attempt's verdict: its exit status and the one-sentence diagnosis.

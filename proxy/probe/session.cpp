@@ -71,7 +71,7 @@ Verdict serverEnded(WsClient& ws, const WsEvent& event, Report& report, const Op
   fields.str("closed_by", "server").integer("code", code).str("reason", event.data);
   fields.str("meaning", explainClose(code, event.data));
   if (silence_s >= 0) fields.num("silence_s", silence_s).boolean("idle_timeout", idle);
-  report.step("close", false, -1, what, std::move(fields));
+  report.step("close", false, -1, what, fields);
   const bool clean = event.kind == Kind::Close && code == ws::close_code::kNormal && !idle;
   return Verdict::fail(clean ? kExitHealthy : kExitConnection, what);
 }
@@ -158,7 +158,7 @@ void reportExchange(Exchange& ex, const Options& options, Report& report) {
   if (ex.echoed == 0 && ex.other_count == 0 && ex.sent > 0 && !ex.ended) {
     text += " (the server does not echo)";
   }
-  report.step("messages", true, -1, text, std::move(fields));
+  report.step("messages", true, -1, text, fields);
   for (const std::string& m : ex.other)
     report.detail("received: " + m);
   if (ex.rtts.empty()) return;
@@ -206,7 +206,7 @@ Verdict closeHandshake(WsClient& ws, const Options& options, Report& report) {
   fields.str("closed_by", "probe").integer("sent_code", 1000);
   if (!ws.sendClose(ws::close_code::kNormal, "probe done", deadline)) {
     const std::string why = "sending the close frame failed: " + ws.sendError();
-    report.step("close", false, msSince(start), why, std::move(fields));
+    report.step("close", false, msSince(start), why, fields);
     return Verdict::fail(kExitConnection, why);
   }
   for (;;) {
@@ -220,7 +220,7 @@ Verdict closeHandshake(WsClient& ws, const Options& options, Report& report) {
       report.step("close", true, msSince(start),
                   "sent 1000, the server answered " + std::to_string(event.code) +
                       quoted(event.data) + " (" + explainClose(event.code, event.data) + ")" + tcp,
-                  std::move(fields));
+                  fields);
       return {};
     }
     const std::string why =
@@ -228,7 +228,7 @@ Verdict closeHandshake(WsClient& ws, const Options& options, Report& report) {
             ? "sent 1000, no close frame back within " + seconds(options.timeout.count() / 1000.0) +
                   ": the server does not complete the close handshake"
             : "sent 1000, the connection ended without a close frame back (1006)";
-    report.step("close", false, msSince(start), why, std::move(fields));
+    report.step("close", false, msSince(start), why, fields);
     return Verdict::fail(kExitConnection, why);
   }
 }

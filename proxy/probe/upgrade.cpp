@@ -35,8 +35,10 @@ std::string buildRequest(const Options& options, std::string& key) {
   if (!options.origin.empty()) add("Origin", options.origin);
   if (!options.subprotocols.empty()) {
     std::string list;
-    for (const std::string& p : options.subprotocols)
-      list += (list.empty() ? "" : ", ") + p;
+    for (const std::string& p : options.subprotocols) {
+      if (!list.empty()) list += ", ";
+      list += p;
+    }
     add("Sec-WebSocket-Protocol", list);
   }
   add("User-Agent", "wsgate-probe/" WSGATE_VERSION);
@@ -44,7 +46,7 @@ std::string buildRequest(const Options& options, std::string& key) {
     const std::string name = headerName(h);
     const std::string value(http::trimOws(std::string_view(h).substr(h.find(':') + 1)));
     if (http::equalsIgnoreCase(name, "sec-websocket-key")) key = value;
-    req += name + ": " + value + "\r\n";
+    req.append(name).append(": ").append(value).append("\r\n");
   }
   return req + "\r\n";
 }
@@ -53,7 +55,7 @@ std::string buildRequest(const Options& options, std::string& key) {
 // closes; at most 64 KiB, within the deadline.
 std::string readBody(Conn& conn, const http::Response& response, std::vector<uint8_t> bytes,
                      Clock::time_point deadline) {
-  std::size_t want = 64 * 1024;
+  std::size_t want = std::size_t{64} * 1024;
   bool chunked = false;
   if (const auto length = response.headers.get("content-length")) {
     std::size_t n = 0;
@@ -190,8 +192,7 @@ Verdict refused(Conn& conn, const Options& options, Report& report, Head& head, 
     }
   }
   const std::string why = explainStatus(response, body, sent);
-  report.step("response", false, msSince(start), status_line,
-              std::move(fields.str("diagnosis", why)));
+  report.step("response", false, msSince(start), status_line, fields.str("diagnosis", why));
   for (const http::Header& h : response.headers)
     report.detail("< " + h.name + ": " + h.value);
   if (!body.empty()) report.detail("body: " + body);
@@ -234,12 +235,11 @@ Verdict upgrade(Conn& conn, const Options& options, Report& report, Upgraded& up
   }
   const std::string invalid = check101(response, key, options, upgraded);
   if (!invalid.empty()) {
-    report.step("response", false, msSince(start), status_line,
-                std::move(fields.str("diagnosis", invalid)));
+    report.step("response", false, msSince(start), status_line, fields.str("diagnosis", invalid));
     return Verdict::fail(kExitHandshake, "invalid 101: " + invalid);
   }
   if (!upgraded.subprotocol.empty()) fields.str("subprotocol", upgraded.subprotocol);
-  report.step("response", true, msSince(start), status_line + " (upgraded)", std::move(fields));
+  report.step("response", true, msSince(start), status_line + " (upgraded)", fields);
   if (!upgraded.subprotocol.empty()) report.detail("subprotocol: " + upgraded.subprotocol);
   if (!options.subprotocols.empty() && upgraded.subprotocol.empty()) {
     report.detail("note: the server chose none of the offered subprotocols");

@@ -94,6 +94,9 @@ SSL_CTX* makeClientContext(const std::string& cacert, std::string& error) {
   }
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, &keepGoingVerify);
+  // Offer HTTP/1.1 as browsers do for a WebSocket: a server that insists on h2 says so.
+  static constexpr unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  SSL_CTX_set_alpn_protos(ctx, kAlpn, sizeof kAlpn);
   const int loaded = cacert.empty() ? SSL_CTX_set_default_verify_paths(ctx)
                                     : SSL_CTX_load_verify_file(ctx, cacert.c_str());
   if (loaded != 1) {

@@ -150,6 +150,16 @@ describe('probe: could not connect', () => {
 describe('probe: TLS', () => {
   let pki;
   let good;
+  // Servers of this suite, closed even when a test fails (the harness does not track them).
+  const servers = [];
+  const wss = async (pair) => {
+    const server = await startWssBackend(pair);
+    servers.push(server);
+    return server;
+  };
+  after(async () => {
+    for (const s of servers) await s.close().catch(() => {});
+  });
   before(() => {
     pki = makePki();
     good = pki.issue('localhost', { dns: ['localhost'], ip: ['127.0.0.1'] });
@@ -177,9 +187,9 @@ describe('probe: TLS', () => {
   }
 
   it('shows the TLS version, cipher and certificate of a healthy wss:// echo', async () => {
-    const server = await startWssBackend(good);
+    const server = await wss(good);
     const r = await probe(['--cacert', pki.ca, `wss://127.0.0.1:${server.port}/`]);
-    expectProbe(r, 0, /tls +TLSv1\.[23] \S+, ALPN none, verified/,
+    expectProbe(r, 0, /tls +TLSv1\.[23] \S+, ALPN http\/1\.1, verified/,
       /certificate: subject CN = localhost; SANs DNS:localhost, IP:127\.0\.0\.1; issuer CN = wsgate test CA; expires /,
       /3\/3 echoed/, /result: healthy \(exit 0\)/);
     const j = await probe(['--json', '--cacert', pki.ca, `wss://127.0.0.1:${server.port}/`]);
@@ -189,11 +199,12 @@ describe('probe: TLS', () => {
     assert.equal(tls.subject, 'CN = localhost');
     assert.equal(tls.issuer, 'CN = wsgate test CA');
     assert.match(tls.version, /^TLSv1\.[23]$/);
+    assert.equal(tls.alpn, 'http/1.1');
     await server.close();
   });
 
   it('names an unknown CA and suggests --cacert; --insecure goes on', async () => {
-    const server = await startWssBackend(good);
+    const server = await wss(good);
     const r = await probe([`wss://127.0.0.1:${server.port}/`]);
     expectProbe(r, 3, /unknown CA: the certificate's issuer is not trusted.*pass the CA with --cacert FILE/,
       /certificate: subject CN = localhost/);
@@ -207,7 +218,7 @@ describe('probe: TLS', () => {
   });
 
   it('names an expired certificate', async () => {
-    const server = await startWssBackend(expiredCert());
+    const server = await wss(expiredCert());
     const r = await probe(['--cacert', pki.ca, `wss://127.0.0.1:${server.port}/`]);
     expectProbe(r, 3, /expired certificate \(certificate has expired\): renew the server's certificate/,
       /expires Jan  2 00:00:00 2020 GMT/);
@@ -216,7 +227,7 @@ describe('probe: TLS', () => {
 
   it('names a name mismatch (and --sni picks the name to verify)', async () => {
     const other = pki.issue('other.example', { dns: ['other.example'] });
-    const server = await startWssBackend(other);
+    const server = await wss(other);
     const r = await probe(['--cacert', pki.ca, `wss://127.0.0.1:${server.port}/`]);
     expectProbe(r, 3, /name mismatch: the certificate is not valid for '127\.0\.0\.1'/,
       /SANs DNS:other\.example/);
@@ -229,10 +240,10 @@ describe('probe: TLS', () => {
     const server = tls.createServer({ cert: good.certPem, key: good.keyPem, minVersion: 'TLSv1',
       maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }, (s) => s.end());
     server.on('tlsClientError', () => {});
+    servers.push({ close: () => new Promise((resolve) => server.close(() => resolve())) });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const r = await probe(['--cacert', pki.ca, `wss://127.0.0.1:${server.address().port}/`]);
-    server.close();
     expectProbe(r, 3, /TLS handshake failed: the server sent an alert: .*alert protocol version/);
   });
 

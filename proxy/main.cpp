@@ -3,13 +3,19 @@
 
 #include "common/config/cli.h"
 #include "proxy/core/logger.h"
+#include "proxy/probe/probe.h"
 #include "proxy/server/server.h"
 #include "proxy/transport/tls_context.h"
 
 #include <iostream>
+#include <string_view>
 
 int main(int argc, char** argv) {
   using namespace wsgate::config;
+  // `wsgate probe ...`: the troubleshooting client, no configuration file.
+  if (argc >= 2 && argv[1] != nullptr && std::string_view(argv[1]) == "probe") {
+    return wsgate::probe::runProbe(argc - 2, argv + 2);
+  }
   const CommandLine line = parseCommandLine(argc, argv);
   switch (line.action) {
   case CliAction::Help:

@@ -63,6 +63,8 @@ std::string versionLine() {
 std::string usageText() {
   return "usage: wsgate -c FILE          run the proxy with configuration FILE\n"
          "       wsgate -t -c FILE       check FILE and exit: 0 valid, 1 invalid\n"
+         "       wsgate probe [options] URL  diagnose a ws:// or wss:// endpoint\n"
+         "                               (wsgate probe --help for its options)\n"
          "       wsgate --version        print the version\n"
          "       wsgate -h | --help      print this help\n"
          "\n"

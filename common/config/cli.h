@@ -7,6 +7,8 @@
 //   wsgate --version          print "wsgate VERSION"
 //   wsgate -h | --help        print the usage
 //
+// `wsgate probe ...` is dispatched by main() before this parser (proxy/probe/).
+//
 // -c/--config is required to run or check: there is no default path.
 
 #include "common/config/config.h"

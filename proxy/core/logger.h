@@ -14,7 +14,8 @@ namespace wsgate::proxy {
 
 // Process-wide logging. Workers format a line and hand it over; one background thread writes
 // it, so an event loop never waits on a slow terminal, pipe or disk. Error-log lines go to
-// stderr, access-log lines to the configured target.
+// stderr, access-log lines to the configured target. With format "auto" each stream is text
+// when its descriptor is a terminal and JSON otherwise (an access log file is always JSON).
 class Logger {
 public:
   static Logger& instance();
@@ -31,7 +32,7 @@ public:
   log::LogLine line(log::Level level, std::string_view event) const {
     return log::LogLine(format_, event, log::levelName(level));
   }
-  log::LogLine accessLine() const { return log::LogLine(format_, "access"); }
+  log::LogLine accessLine() const { return log::LogLine(access_format_, "access"); }
   void write(const std::string& text);
   void writeAccess(const std::string& text);
   bool accessEnabled() const { return access_target_ != config::AccessLogTarget::Off; }
@@ -42,7 +43,8 @@ private:
   void flushLocked(std::unique_lock<std::mutex>& lock);
 
   log::Level level_ = log::Level::Info;
-  log::LogLine::Format format_ = log::LogLine::Format::Json;
+  log::LogLine::Format format_ = log::LogLine::Format::Json;        // error-log lines
+  log::LogLine::Format access_format_ = log::LogLine::Format::Json; // access-log lines
   config::AccessLogTarget access_target_ = config::AccessLogTarget::Stderr;
   std::string access_path_;
 

@@ -207,8 +207,8 @@ int Server::run() {
   }
   logger.write(ready.str("config", config_path_).finish());
   // The listeners were bound (and are listening) before the workers started.
-  sdNotify("READY=1\nSTATUS=ready: " + std::to_string(workers) +
-           " workers\nMAINPID=" + std::to_string(::getpid()));
+  sdNotify("READY=1\nSTATUS=ready, workers=" + std::to_string(workers) +
+           "\nMAINPID=" + std::to_string(::getpid()));
   uv_run(&loop_, UV_RUN_DEFAULT);
   for (auto& worker : workers_)
     worker->join();

@@ -88,7 +88,7 @@ install: deps-run
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target wsgate wsgate_docs
 	DESTDIR=$(if $(DESTDIR),$(abspath $(DESTDIR))) cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
-# The Debian package, in $(DEB_DIR)/packages/: a build with the prefix /usr, stripped, its
+# The Debian package, $(DEB_DIR)/wsgate_VERSION_ARCH.deb: a build with the prefix /usr, stripped, its
 # dependencies from dpkg-shlibdeps. Check it with lintian.
 DEB_DIR ?= build-deb
 deb: deps-run

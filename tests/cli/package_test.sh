@@ -145,7 +145,7 @@ EOF
   dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./lib/systemd/system/wsgate.service |
     grep -qxF 'ExecStart=/usr/sbin/wsgate -c /etc/wsgate/wsgate.toml' ||
     fail "the packaged unit does not start /usr/sbin/wsgate"
-  lintian --no-tag-display-limit "$deb" >"$work/lintian" 2>&1
+  lintian --tag-display-limit 0 "$deb" >"$work/lintian" 2>&1
   echo "lintian $(basename "$deb"):"
   sed 's/^/  /' "$work/lintian"
   if grep -q '^E: ' "$work/lintian"; then

@@ -70,9 +70,11 @@ test-tsan: deps-build $(TSAN_DIR)/CMakeCache.txt
 	  node --test --test-concurrency=1 relay.test.mjs metrics.test.mjs
 
 # Only what running needs: the run packages, then the wsgate and wsgate-echo targets (a new
-# build directory is configured without the tests, so GoogleTest and Benchmark are not needed).
+# build directory is configured without the tests, so GoogleTest and Benchmark are not needed,
+# and without debug information, which is a quarter of the compile time).
 CONFIGURE_LEAN = [ -f $(BUILD_DIR)/CMakeCache.txt ] || \
 	  cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWSGATE_WERROR=ON \
+	    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -DNDEBUG" \
 	    -DWSGATE_TESTS=OFF -DWSGATE_BENCH=OFF $(CMAKE_FLAGS)
 run: deps-run
 	@$(CONFIGURE_LEAN)

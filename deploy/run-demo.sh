@@ -8,11 +8,19 @@
 #   WSGATE_CONFIG     the configuration to start from (default conf/wsgate.toml)
 #   WSGATE_ECHO_PORT  the echo backend's port (default 0: any free port)
 #
-# On a terminal, every child runs in its own process group and the terminal's Ctrl-C reaches
-# only a waiting `tail`: wsgate never sees the SIGINT (which would stop it at once, 1006 to
-# its clients) and neither does make (which would exit with an error). The script then sends
-# wsgate SIGTERM and waits for its drain.
+# On a terminal, the script runs itself again as a foreground job of its own process group,
+# and that copy runs each child in a process group of its own: the terminal's Ctrl-C, whenever
+# it comes, reaches only the script (or the `tail` it waits in), never wsgate (which would stop
+# at once, 1006 to its clients) nor make (which would exit with an error). The script then sends
+# wsgate SIGTERM and waits for its drain; a second Ctrl-C sends another SIGTERM (stop now).
 set -euo pipefail
+
+if [ -t 0 ] && [ -z "${WSGATE_DEMO_INNER:-}" ]; then
+  set -m
+  status=0
+  WSGATE_DEMO_INNER=1 bash "${BASH_SOURCE[0]}" "$@" || status=$?
+  exit "$status"
+fi
 
 build=${1:-build}
 config=${WSGATE_CONFIG:-conf/wsgate.toml}
@@ -33,11 +41,22 @@ mkdir -p "$work"
 echo_pid=""
 wsgate_pid=""
 status=0
+# wait_for PID: its exit status, waiting again when a trapped signal interrupts `wait`.
+wait_for() {
+  local rc=0
+  while :; do
+    rc=0
+    wait "$1" 2>/dev/null || rc=$?
+    if [ "$rc" -gt 128 ] && kill -0 "$1" 2>/dev/null; then continue; fi
+    return "$rc"
+  done
+}
 stop() {
-  trap - INT TERM EXIT
+  trap - EXIT
+  trap '[ -n "$wsgate_pid" ] && kill -TERM "$wsgate_pid" 2>/dev/null' INT TERM
   set +m # no "Terminated" job notices
   if [ -n "$wsgate_pid" ] && kill -TERM "$wsgate_pid" 2>/dev/null; then
-    wait "$wsgate_pid" 2>/dev/null || status=$?
+    wait_for "$wsgate_pid" || status=$?
   fi
   if [ -n "$echo_pid" ] && kill -TERM "$echo_pid" 2>/dev/null; then
     wait "$echo_pid" 2>/dev/null || true
@@ -96,7 +115,9 @@ if [ "$ready" != 1 ]; then
 fi
 listen=$(sed -n '/^\[\[listeners\]\]/,/^\[/{s/^listen *= *"\([^"]*\)".*/\1/p}' "$demo_config" |
   head -n 1)
-cat <<MSG
+# Printed by the shell itself (no child that a Ctrl-C could hit instead of the script).
+banner=$(
+  cat <<MSG
 
 wsgate is running in front of the demo echo backend ($echo_addr).
   connect:  ws://$listen/echo
@@ -104,12 +125,13 @@ wsgate is running in front of the demo echo backend ($echo_addr).
   admin:    http://$admin/livez  http://$admin/readyz  http://$admin/metrics  http://$admin/connections
   config:   $demo_config (from $config)
 Press Ctrl-C to stop.
-
 MSG
+)
+printf '%s\n\n' "$banner"
 # Returns when wsgate exits, or on Ctrl-C (which only the foreground `tail` receives).
 tail --pid="$wsgate_pid" -f /dev/null || true
 if ! kill -0 "$wsgate_pid" 2>/dev/null; then
-  wait "$wsgate_pid" 2>/dev/null || status=$?
+  wait_for "$wsgate_pid" || status=$?
   wsgate_pid=""
   echo "run: wsgate exited (status $status)" >&2
 fi

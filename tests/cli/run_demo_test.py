@@ -53,11 +53,11 @@ def demo_config(listen_port, admin_port):
 class Terminal:
     """deploy/run-demo.sh on a new pty; `output` is everything it printed."""
 
-    def __init__(self, env):
+    def __init__(self, env, argv=("bash", "deploy/run-demo.sh", BUILD)):
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
             os.chdir(ROOT)
-            os.execve("/bin/bash", ["bash", "deploy/run-demo.sh", BUILD], {**os.environ, **env})
+            os.execvpe(argv[0], list(argv), {**os.environ, **env})
         self.output = b""
         self.status = None
 
@@ -132,6 +132,19 @@ def test_ctrl_c_drains():
     check(re.search(r"info stopped", out) is not None, "wsgate did not log 'stopped': " + out)
 
 
+def test_make_run_ctrl_c_at_once():
+    """`make run` itself, Ctrl-C the moment the banner is out: make exits 0."""
+    term = Terminal({"WSGATE_CONFIG": demo_config(free_port(), free_port())},
+                    ("make", "--no-print-directory", "run", "BUILD_DIR=" + BUILD))
+    ok = term.read_until(rb"Press Ctrl-C to stop", timeout=120)
+    check(ok, "make run: no banner: " + term.output.decode(errors="replace"))
+    os.write(term.fd, b"\x03")
+    status = term.wait()
+    out = term.output.decode(errors="replace")
+    check(status == 0, f"make run: exited {status} after Ctrl-C: {out[-2000:]}")
+    check("run: stopped" in out and "Error" not in out, "make run: " + out[-2000:])
+
+
 def test_echo_port_taken():
     holder = socket.socket()
     holder.bind(("127.0.0.1", 0))
@@ -163,6 +176,7 @@ def test_listener_port_taken():
 
 
 test_ctrl_c_drains()
+test_make_run_ctrl_c_at_once()
 test_echo_port_taken()
 test_listener_port_taken()
 if failures:

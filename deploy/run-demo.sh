@@ -115,7 +115,6 @@ if [ "$ready" != 1 ]; then
 fi
 listen=$(sed -n '/^\[\[listeners\]\]/,/^\[/{s/^listen *= *"\([^"]*\)".*/\1/p}' "$demo_config" |
   head -n 1)
-# Printed by the shell itself (no child that a Ctrl-C could hit instead of the script).
 banner=$(
   cat <<MSG
 
@@ -127,9 +126,11 @@ wsgate is running in front of the demo echo backend ($echo_addr).
 Press Ctrl-C to stop.
 MSG
 )
-printf '%s\n\n' "$banner"
-# Returns when wsgate exits, or on Ctrl-C (which only the foreground `tail` receives).
-tail --pid="$wsgate_pid" -f /dev/null || true
+# The foreground job prints the banner, then waits in `tail` until wsgate exits: it has the
+# terminal before the banner appears, so a Ctrl-C after the banner is its alone. It returns
+# when wsgate exits, or on Ctrl-C.
+bash -c 'printf "%s\n\n" "$1"; exec tail --pid="$2" -f /dev/null' banner "$banner" "$wsgate_pid" ||
+  true
 if ! kill -0 "$wsgate_pid" 2>/dev/null; then
   wait_for "$wsgate_pid" || status=$?
   wsgate_pid=""

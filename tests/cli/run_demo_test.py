@@ -88,6 +88,9 @@ class Terminal:
                 self.status = os.waitstatus_to_exitcode(status)
             else:
                 select.select([], [], [], 0.05)
+        if self.status is None:  # never leave it running into the next case
+            os.killpg(self.pid, 9)
+            os.waitpid(self.pid, 0)
         return self.status
 
 

@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 CTEST_FLAGS ?= --output-on-failure --timeout 600 -j $(JOBS)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-build build build-asan test test-release test-asan test-tsan run bench bench-micro conformance format tidy clean
+.PHONY: all deps deps-build deps-run build build-asan test test-release test-asan test-tsan run install deb bench bench-micro conformance format tidy clean
 
 all: build
 
@@ -24,6 +24,9 @@ deps:
 deps-build:
 	@deploy/deps.sh build
 
+deps-run:
+	@deploy/deps.sh run
+
 $(BUILD_DIR)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWSGATE_WERROR=ON $(CMAKE_FLAGS)
 
@@ -36,7 +39,10 @@ $(TSAN_DIR)/CMakeCache.txt:
 	  -DWSGATE_WERROR=ON -DWSGATE_BENCH=OFF -DCMAKE_C_FLAGS=-fsanitize=thread \
 	  -DCMAKE_CXX_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread $(CMAKE_FLAGS)
 
+# A build directory first configured by `make run` has the tests off: turn them on.
 build: deps-build $(BUILD_DIR)/CMakeCache.txt
+	@if grep -q '^WSGATE_TESTS:BOOL=OFF' $(BUILD_DIR)/CMakeCache.txt; then \
+	  cmake -S . -B $(BUILD_DIR) -DWSGATE_TESTS=ON -DWSGATE_BENCH=ON; fi
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 build-asan: deps-build $(ASAN_DIR)/CMakeCache.txt
@@ -63,8 +69,36 @@ test-tsan: deps-build $(TSAN_DIR)/CMakeCache.txt
 	  WSGATE_BIN=$(CURDIR)/$(TSAN_DIR)/wsgate WSGATE_ECHO_BIN=$(CURDIR)/$(TSAN_DIR)/tests/echo/wsgate-echo \
 	  node --test --test-concurrency=1 relay.test.mjs metrics.test.mjs status_page.test.mjs
 
-run: deps build
+# Only what running needs: the run packages, then the wsgate and wsgate-echo targets (a new
+# build directory is configured without the tests, so GoogleTest and Benchmark are not needed,
+# and without debug information, which is a quarter of the compile time).
+CONFIGURE_LEAN = [ -f $(BUILD_DIR)/CMakeCache.txt ] || \
+	  cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWSGATE_WERROR=ON \
+	    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -DNDEBUG" \
+	    -DWSGATE_TESTS=OFF -DWSGATE_BENCH=OFF $(CMAKE_FLAGS)
+run: deps-run
+	@$(CONFIGURE_LEAN)
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target wsgate wsgate-echo
 	@deploy/run-demo.sh $(BUILD_DIR)
+
+# make install [PREFIX=/usr/local] [DESTDIR=DIR]: PREFIX/sbin/wsgate, the man pages and docs
+# under PREFIX/share; /etc/wsgate/wsgate.toml, /etc/logrotate.d/wsgate and
+# /lib/systemd/system/wsgate.service (under DESTDIR when given).
+PREFIX ?= /usr/local
+install: deps-run
+	@$(CONFIGURE_LEAN)
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target wsgate wsgate_docs
+	DESTDIR=$(if $(DESTDIR),$(abspath $(DESTDIR))) cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+
+# The Debian package, $(DEB_DIR)/wsgate_VERSION_ARCH.deb: a build with the prefix /usr, stripped, its
+# dependencies from dpkg-shlibdeps. Check it with lintian.
+DEB_DIR ?= build-deb
+deb: deps-run
+	@[ -f $(DEB_DIR)/CMakeCache.txt ] || \
+	  cmake -S . -B $(DEB_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWSGATE_WERROR=ON \
+	    -DWSGATE_TESTS=OFF -DWSGATE_BENCH=OFF -DCMAKE_INSTALL_PREFIX=/usr $(CMAKE_FLAGS)
+	cmake --build $(DEB_DIR) -j $(JOBS)
+	cd $(DEB_DIR) && cpack -G DEB
 
 # The comparison with nginx and HAProxy (tests/bench/README.md); needs root for apt the first time.
 bench: deps-build
@@ -88,4 +122,4 @@ tidy: $(BUILD_DIR)/CMakeCache.txt
 	clang-tidy -p $(BUILD_DIR) $$(git ls-files 'common/*.cpp' 'proxy/*.cpp')
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(DEB_DIR)

@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
 # Installs what wsgate needs to build and test, from Debian 12 packages (and npm for the
 # Node test peers), only when something is missing so repeated runs are quick.
-#   deploy/deps.sh build   compilers and libraries
-#   deploy/deps.sh test    the above plus test peers (Python websockets, Node, openssl, curl)
+#   deploy/deps.sh run     what `make run` needs: gcc, cmake and the libraries of wsgate and
+#                          the demo echo backend, curl, and Python websockets as a demo client
+#   deploy/deps.sh build   the above plus clang, GoogleTest and Google Benchmark (every target)
+#   deploy/deps.sh test    the above plus test peers (Node, Chromium, Prometheus, openssl,
+#                          lintian for the package test, ...)
 set -euo pipefail
 
 mode=${1:-test}
-build_pkgs=(build-essential cmake pkg-config clang libuv1-dev node-llhttp libssl-dev
-  libtomlplusplus-dev prometheus-cpp-dev googletest libgtest-dev libgmock-dev libbenchmark-dev curl)
-test_pkgs=(python3 python3-websockets python3-yaml openssl curl procps iproute2 chromium prometheus)
+case "$mode" in
+run | build | test) ;;
+*)
+  echo "usage: $0 run|build|test" >&2
+  exit 2
+  ;;
+esac
+run_pkgs=(build-essential cmake pkg-config libuv1-dev node-llhttp libssl-dev libtomlplusplus-dev
+  prometheus-cpp-dev curl python3 python3-websockets)
+build_pkgs=(clang googletest libgtest-dev libgmock-dev libbenchmark-dev)
+test_pkgs=(python3-yaml openssl procps iproute2 chromium prometheus lintian systemd)
 
-want=("${build_pkgs[@]}")
+want=("${run_pkgs[@]}")
+[ "$mode" != run ] && want+=("${build_pkgs[@]}")
 [ "$mode" = test ] && want+=("${test_pkgs[@]}")
 
 missing=()

@@ -2,14 +2,12 @@
 
 // The wsgate command line, parsed without side effects so that it can be tested:
 //
-//   wsgate -c FILE            run with FILE
-//   wsgate -t -c FILE         check FILE: "configuration OK" and 0, or errors and 1
+//   wsgate [-c FILE]          run with FILE (default kDefaultConfigPath)
+//   wsgate -t [-c FILE]       check FILE: "configuration OK" and 0, or errors and 1
 //   wsgate --version          print "wsgate VERSION"
 //   wsgate -h | --help        print the usage
 //
 // `wsgate probe ...` is dispatched by main() before this parser (proxy/probe/).
-//
-// -c/--config is required to run or check: there is no default path.
 
 #include "common/config/config.h"
 
@@ -23,6 +21,9 @@ namespace wsgate::config {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitConfigError = 1; // also any failure while running
 inline constexpr int kExitUsage = 2;
+
+// The configuration used without -c (where `make install` and the package put it).
+inline constexpr std::string_view kDefaultConfigPath = "/etc/wsgate/wsgate.toml";
 
 enum class CliAction {
   Run,        // load config_path and serve
@@ -40,7 +41,8 @@ struct CommandLine {
 
 // Options: -c FILE, --config FILE, --config=FILE, -t, --check, --version, -h, --help.
 // Help, then version, win over everything else, usage errors included; otherwise an
-// unknown option, a stray argument or a missing FILE is a usage error.
+// unknown option, a stray argument or a missing FILE after -c is a usage error. Without -c,
+// config_path is kDefaultConfigPath.
 CommandLine parseCommandLine(int argc, const char* const* argv);
 
 // "wsgate 0.1.0".

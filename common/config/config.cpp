@@ -2,11 +2,13 @@
 
 #include "common/config/loader.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <toml++/toml.h>
 
@@ -84,6 +86,41 @@ LoadResult loadConfigFile(const std::string& path) {
   }
 }
 
+std::vector<std::string> acceptedKeys() {
+  // Every table the loader knows, present once, so that each section asks for all its keys
+  // (a key is recorded when asked for, present or not).
+  static constexpr std::string_view kSkeleton = R"toml(
+[server]
+[admin]
+[log]
+[[listeners]]
+[listeners.tls]
+[[listeners.tls.sni]]
+[[routes]]
+[[pools]]
+[pools.health]
+[policies.NAME]
+)toml";
+#if TOML_EXCEPTIONS
+  const toml::table root = toml::parse(kSkeleton, std::string("skeleton"));
+#else
+  const toml::table root = std::move(toml::parse(kSkeleton, std::string("skeleton"))).table();
+#endif
+  std::vector<std::string> keys;
+  detail::ErrorSink errors{"skeleton"};
+  errors.recordKeys(&keys);
+  Config config;
+  detail::readConfig(root, config, errors);
+  const std::regex index(R"(\[[0-9]+\])");
+  for (std::string& key : keys) {
+    key = std::regex_replace(key, index, "[]");
+    if (key.rfind("policies.NAME.", 0) == 0) key.replace(0, 14, "policies.<name>.");
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
 std::string formatError(const ConfigError& error) {
   std::string out = error.file;
   if (error.line > 0) {
@@ -110,7 +147,15 @@ std::string_view toString(LogLevel level) {
 }
 
 std::string_view toString(LogFormat format) {
-  return format == LogFormat::Json ? "json" : "text";
+  switch (format) {
+  case LogFormat::Json:
+    return "json";
+  case LogFormat::Text:
+    return "text";
+  case LogFormat::Auto:
+    return "auto";
+  }
+  return "?";
 }
 
 std::string_view toString(AccessLogTarget target) {

@@ -29,7 +29,8 @@ inline constexpr uint64_t kMiB = 1024 * kKiB;
 inline constexpr std::string_view kDefaultPolicyName = "default";
 
 enum class LogLevel { Error, Warn, Info, Debug };
-enum class LogFormat { Json, Text };
+// Auto: text on a terminal, JSON otherwise (decided per stream when the logger starts).
+enum class LogFormat { Json, Text, Auto };
 enum class AccessLogTarget { Stderr, Stdout, Off, File };
 enum class TlsVersion { Tls12, Tls13 };
 enum class Balance { RoundRobin, LeastConn, ConsistentHash, PowerOfTwoChoices };
@@ -61,7 +62,7 @@ struct Admin {
 
 struct Log {
   LogLevel level = LogLevel::Info;
-  LogFormat format = LogFormat::Json;
+  LogFormat format = LogFormat::Auto;
   // `access_log` in the file is "stderr", "stdout", "off" or a path; a path gives
   // target File with the path in access_log_path, which is empty for every other target.
   AccessLogTarget access_log = AccessLogTarget::Stderr;
@@ -204,6 +205,12 @@ LoadResult loadConfigFile(const std::string& path);
 // The same for text already in memory; `name` stands for the file in errors and in
 // Config::source.
 LoadResult loadConfigString(std::string_view toml, std::string_view name);
+
+// Every key the loader reads, as a path with "[]" for an array element and "<name>" for a
+// policy's name: "server.workers", "listeners[].tls.sni[].cert", "policies.<name>.utf8".
+// Tables themselves are not listed. Sorted, unique. The configuration reference
+// (docs/configuration.md) documents exactly these; a unit test compares the two.
+std::vector<std::string> acceptedKeys();
 
 // "FILE:LINE:COL: KEY_PATH: MESSAGE", or "FILE: MESSAGE" without a position; the key
 // path and its ": " are left out when empty.

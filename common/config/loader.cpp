@@ -113,7 +113,8 @@ void readLog(TableReader& root, Log& log) {
                {"warn", LogLevel::Warn},
                {"info", LogLevel::Info},
                {"debug", LogLevel::Debug}});
-  in.readEnum("format", log.format, {{"json", LogFormat::Json}, {"text", LogFormat::Text}});
+  in.readEnum("format", log.format,
+              {{"auto", LogFormat::Auto}, {"json", LogFormat::Json}, {"text", LogFormat::Text}});
   std::string target;
   if (in.readNonEmptyString("access_log", target) != nullptr) {
     log.access_log_path.clear();

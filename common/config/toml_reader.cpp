@@ -118,6 +118,7 @@ std::string_view describeType(const toml::node& node) {
 const toml::node* TableReader::get(std::string_view key, Need need) {
   known_.emplace_back(key);
   const toml::node* node = table_.get(key);
+  errors_.recordKey(node, pathOf(key));
   if (node == nullptr && need == Need::Required) {
     errors_.add(table_.source(), pathOf(key), "missing required key \"" + std::string(key) + "\"");
   }

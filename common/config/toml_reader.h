@@ -28,12 +28,21 @@ public:
   void addAtTop(std::string keyPath, std::string message);
 
   [[nodiscard]] bool empty() const { return errors_.empty(); }
+  // When set, every key path asked for whose value is not a table or an array of tables is
+  // appended to `keys` (for acceptedKeys()).
+  void recordKeys(std::vector<std::string>* keys) { keys_ = keys; }
+  void recordKey(const toml::node* value, std::string path) {
+    if (keys_ == nullptr) return;
+    if (value != nullptr && (value->is_table() || value->is_array_of_tables())) return;
+    keys_->push_back(std::move(path));
+  }
   // The errors sorted by position, stable for equal positions.
   std::vector<ConfigError> take();
 
 private:
   std::string file_;
   std::vector<ConfigError> errors_;
+  std::vector<std::string>* keys_ = nullptr;
 };
 
 // "parent.key", quoting the key when it is not a bare TOML key; just "key" at the root.

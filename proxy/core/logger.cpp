@@ -20,6 +20,32 @@ log::Level toLevel(config::LogLevel level) {
   return log::Level::Info;
 }
 
+// The format of lines written to `fd` (-1: a file, never a terminal).
+log::LogLine::Format formatFor(config::LogFormat format, int fd) {
+  switch (format) {
+  case config::LogFormat::Json:
+    return log::LogLine::Format::Json;
+  case config::LogFormat::Text:
+    return log::LogLine::Format::Text;
+  case config::LogFormat::Auto:
+    return fd >= 0 && ::isatty(fd) == 1 ? log::LogLine::Format::Text : log::LogLine::Format::Json;
+  }
+  return log::LogLine::Format::Json;
+}
+
+int accessFd(config::AccessLogTarget target) {
+  switch (target) {
+  case config::AccessLogTarget::Stderr:
+    return STDERR_FILENO;
+  case config::AccessLogTarget::Stdout:
+    return STDOUT_FILENO;
+  case config::AccessLogTarget::Off:
+  case config::AccessLogTarget::File:
+    return -1;
+  }
+  return -1;
+}
+
 void writeAll(int fd, const std::string& text) {
   std::size_t done = 0;
   while (done < text.size()) {
@@ -39,8 +65,8 @@ Logger& Logger::instance() {
 void Logger::configure(const config::Log& log) {
   std::lock_guard lock(mutex_);
   level_ = toLevel(log.level);
-  format_ = log.format == config::LogFormat::Json ? log::LogLine::Format::Json
-                                                  : log::LogLine::Format::Text;
+  format_ = formatFor(log.format, STDERR_FILENO);
+  access_format_ = formatFor(log.format, accessFd(log.access_log));
   if (access_target_ != log.access_log || access_path_ != log.access_log_path) reopen_ = true;
   access_target_ = log.access_log;
   access_path_ = log.access_log_path;

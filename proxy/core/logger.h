@@ -3,6 +3,7 @@
 #include "common/config/config.h"
 #include "common/log/log_line.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -14,7 +15,8 @@ namespace wsgate::proxy {
 
 // Process-wide logging. Workers format a line and hand it over; one background thread writes
 // it, so an event loop never waits on a slow terminal, pipe or disk. Error-log lines go to
-// stderr, access-log lines to the configured target.
+// stderr, access-log lines to the configured target. With format "auto" each stream is text
+// when its descriptor is a terminal and JSON otherwise (an access log file is always JSON).
 class Logger {
 public:
   static Logger& instance();
@@ -29,9 +31,11 @@ public:
 
   bool enabled(log::Level level) const { return level <= level_; }
   log::LogLine line(log::Level level, std::string_view event) const {
-    return log::LogLine(format_, event, log::levelName(level));
+    return log::LogLine(format_.load(std::memory_order_relaxed), event, log::levelName(level));
   }
-  log::LogLine accessLine() const { return log::LogLine(format_, "access"); }
+  log::LogLine accessLine() const {
+    return log::LogLine(access_format_.load(std::memory_order_relaxed), "access");
+  }
   void write(const std::string& text);
   void writeAccess(const std::string& text);
   bool accessEnabled() const { return access_target_ != config::AccessLogTarget::Off; }
@@ -42,7 +46,9 @@ private:
   void flushLocked(std::unique_lock<std::mutex>& lock);
 
   log::Level level_ = log::Level::Info;
-  log::LogLine::Format format_ = log::LogLine::Format::Json;
+  // Read by every worker, written by configure() (start-up, reload).
+  std::atomic<log::LogLine::Format> format_{log::LogLine::Format::Json};        // error log
+  std::atomic<log::LogLine::Format> access_format_{log::LogLine::Format::Json}; // access log
   config::AccessLogTarget access_target_ = config::AccessLogTarget::Stderr;
   std::string access_path_;
 

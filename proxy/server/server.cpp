@@ -1,6 +1,7 @@
 #include "proxy/server/server.h"
 
 #include "proxy/core/logger.h"
+#include "proxy/core/sd_notify.h"
 #include "proxy/server/cpus.h"
 #include "proxy/transport/address.h"
 #include "proxy/transport/stream_factory.h"
@@ -206,6 +207,9 @@ int Server::run() {
         .str("cgroup", cpu_limits.quota_cgroup);
   }
   logger.write(ready.str("config", config_path_).finish());
+  // The listeners were bound (and are listening) before the workers started.
+  sdNotify("READY=1\nSTATUS=ready, workers=" + std::to_string(workers) +
+           "\nMAINPID=" + std::to_string(::getpid()));
   uv_run(&loop_, UV_RUN_DEFAULT);
   for (auto& worker : workers_)
     worker->join();
@@ -232,8 +236,12 @@ void Server::onSignal(int signum) {
     return;
   case SIGHUP: {
     const auto before = shared_.config();
+    sdNotify(sdReloadingState());
     reload();
-    recordReload(shared_.config() != before); // reload() swaps the config only on success
+    const bool reloaded = shared_.config() != before; // reload() swaps the config only on success
+    recordReload(reloaded);
+    sdNotify(reloaded ? "READY=1\nSTATUS=configuration reloaded"
+                      : "READY=1\nSTATUS=reload failed: the running configuration is kept");
     return;
   }
   case SIGUSR1:
@@ -245,6 +253,7 @@ void Server::onSignal(int signum) {
 }
 
 void Server::startDrain() {
+  sdNotify("STOPPING=1\nSTATUS=draining");
   draining_ = true;
   shared_.draining.store(true);
   const auto timeout = shared_.config()->server.drain_timeout;
@@ -267,6 +276,7 @@ void Server::startDrain() {
 }
 
 void Server::stopNow() {
+  if (!draining_) sdNotify("STOPPING=1\nSTATUS=stopping");
   stopping_ = true;
   draining_ = true;
   shared_.draining.store(true);

@@ -86,8 +86,26 @@ run 2 --bogus
 grep -q 'unknown option --bogus' "$work/err" || fail "unknown option: $(cat "$work/err")"
 grep -q '^usage: wsgate' "$work/err" || fail "no usage after an unknown option"
 run 2 -t -c
-run 2 -t
-run 2
+run 2 --config=
+
+# Without -c: /etc/wsgate/wsgate.toml, the same as naming it.
+if [ -e /etc/wsgate/wsgate.toml ]; then
+  "$wsgate" -t -c /etc/wsgate/wsgate.toml >"$work/named" 2>&1
+  named=$?
+  "$wsgate" -t >"$work/default" 2>&1
+  [ $? -eq "$named" ] && cmp -s "$work/named" "$work/default" ||
+    fail "-t without -c differs from -t -c /etc/wsgate/wsgate.toml"
+else
+  run 1 -t
+  [ "$(cat "$work/err")" = "/etc/wsgate/wsgate.toml: cannot open: No such file or directory" ] ||
+    fail "-t without -c: $(cat "$work/err")"
+fi
+# --help is complete: every option, the default path, the signals, NOTIFY_SOCKET.
+run 0 --help
+for word in -c --config -t --check --version --help /etc/wsgate/wsgate.toml SIGTERM SIGQUIT \
+  SIGINT SIGHUP SIGUSR1 NOTIFY_SOCKET 'exit status' 'man 8 wsgate'; do
+  grep -qF -- "$word" "$work/out" || fail "--help does not mention $word"
+done
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures CLI check(s) failed" >&2

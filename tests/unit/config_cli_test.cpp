@@ -31,6 +31,15 @@ TEST(CliParse, Check) {
   }
 }
 
+TEST(CliParse, DefaultConfigPath) {
+  for (const auto& line : {parse({}), parse({"-t"})}) {
+    EXPECT_EQ(line.config_path, "/etc/wsgate/wsgate.toml");
+    EXPECT_EQ(line.error, "");
+  }
+  EXPECT_EQ(parse({}).action, CliAction::Run);
+  EXPECT_EQ(parse({"--check"}).action, CliAction::Check);
+}
+
 TEST(CliParse, LastConfigWins) {
   EXPECT_EQ(parse({"-c", "a.toml", "-c", "b.toml"}).config_path, "b.toml");
 }
@@ -49,11 +58,9 @@ TEST(CliParse, UsageErrors) {
     std::vector<const char*> args;
     const char* error;
   } cases[] = {
-      {{}, "no configuration file: use -c FILE"},
-      {{"-t"}, "no configuration file: use -c FILE"},
       {{"-c"}, "option -c needs a FILE argument"},
       {{"-t", "--config"}, "option --config needs a FILE argument"},
-      {{"--config="}, "no configuration file: use -c FILE"},
+      {{"--config="}, "option --config= needs a FILE argument"},
       {{"-x", "-c", "a.toml"}, "unknown option -x"},
       {{"-c", "a.toml", "--verbose"}, "unknown option --verbose"},
       {{"-c", "a.toml", "extra"}, "unexpected argument \"extra\""},

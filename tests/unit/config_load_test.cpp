@@ -189,7 +189,7 @@ TEST(ConfigLoad, DefaultsWhenKeysAreOmitted) {
   EXPECT_EQ(config->admin.request_timeout, seconds(10));
   EXPECT_EQ(config->admin.max_connections, 64U);
   EXPECT_EQ(config->log.level, LogLevel::Info);
-  EXPECT_EQ(config->log.format, LogFormat::Json);
+  EXPECT_EQ(config->log.format, LogFormat::Auto);
   EXPECT_EQ(config->log.access_log, AccessLogTarget::Stderr);
   EXPECT_EQ(config->log.access_log_path, "");
   EXPECT_FALSE(config->listeners[0].tls.has_value());

@@ -29,7 +29,7 @@ public:
   // SIGUSR1: reopen the access log file (after rotation).
   void reopen();
 
-  bool enabled(log::Level level) const { return level <= level_; }
+  bool enabled(log::Level level) const { return level <= level_.load(std::memory_order_relaxed); }
   log::LogLine line(log::Level level, std::string_view event) const {
     return log::LogLine(format_.load(std::memory_order_relaxed), event, log::levelName(level));
   }
@@ -38,18 +38,20 @@ public:
   }
   void write(const std::string& text);
   void writeAccess(const std::string& text);
-  bool accessEnabled() const { return access_target_ != config::AccessLogTarget::Off; }
+  bool accessEnabled() const {
+    return access_target_.load(std::memory_order_relaxed) != config::AccessLogTarget::Off;
+  }
 
 private:
   Logger() = default;
   void run();
   void flushLocked(std::unique_lock<std::mutex>& lock);
 
-  log::Level level_ = log::Level::Info;
   // Read by every worker, written by configure() (start-up, reload).
+  std::atomic<log::Level> level_{log::Level::Info};
   std::atomic<log::LogLine::Format> format_{log::LogLine::Format::Json};        // error log
   std::atomic<log::LogLine::Format> access_format_{log::LogLine::Format::Json}; // access log
-  config::AccessLogTarget access_target_ = config::AccessLogTarget::Stderr;
+  std::atomic<config::AccessLogTarget> access_target_{config::AccessLogTarget::Stderr};
   std::string access_path_;
 
   std::mutex mutex_;

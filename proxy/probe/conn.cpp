@@ -233,68 +233,61 @@ IoStatus Conn::tlsStatus(int ret, Clock::time_point deadline, bool& retry) {
   return IoStatus::Error;
 }
 
-IoStatus Conn::writeAll(const void* data, std::size_t size, Clock::time_point deadline) {
-  const auto* bytes = static_cast<const uint8_t*>(data);
-  while (size > 0) {
-    long n = 0;
+// One send or receive of at most `size` bytes, TLS or plain, waiting (until `deadline`) while
+// the socket is not ready: Ok with `done` > 0, or why nothing was transferred.
+IoStatus Conn::transferOnce(bool writing, uint8_t* bytes, std::size_t size,
+                            Clock::time_point deadline, std::size_t& done) {
+  for (;;) {
     if (ssl_ != nullptr) {
-      const int ret = SSL_write(ssl_, bytes, static_cast<int>(size));
-      if (ret <= 0) {
-        bool retry = false;
-        const IoStatus status = tlsStatus(ret, deadline, retry);
-        if (retry) continue;
-        return status;
+      const int ret = writing ? SSL_write(ssl_, bytes, static_cast<int>(size))
+                              : SSL_read(ssl_, bytes, static_cast<int>(size));
+      if (ret > 0) {
+        done = static_cast<std::size_t>(ret);
+        return IoStatus::Ok;
       }
-      n = ret;
-    } else {
-      n = ::send(fd_, bytes, size, MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN) {
-          if (!waitFor(POLLOUT, deadline)) return IoStatus::Timeout;
-          continue;
-        }
-        errno_ = errno;
-        error_ = std::strerror(errno_);
-        return errno_ == EPIPE || errno_ == ECONNRESET ? IoStatus::Eof : IoStatus::Error;
-      }
+      bool retry = false;
+      const IoStatus status = tlsStatus(ret, deadline, retry);
+      if (retry) continue;
+      return status;
     }
-    bytes += n;
-    size -= static_cast<std::size_t>(n);
+    const long n = writing ? ::send(fd_, bytes, size, MSG_NOSIGNAL) : ::recv(fd_, bytes, size, 0);
+    if (n > 0) {
+      done = static_cast<std::size_t>(n);
+      return IoStatus::Ok;
+    }
+    if (n == 0) return IoStatus::Eof; // recv only: send of a non-empty buffer is never 0
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) {
+      if (!waitFor(writing ? POLLOUT : POLLIN, deadline)) return IoStatus::Timeout;
+      continue;
+    }
+    errno_ = errno;
+    error_ = std::strerror(errno_);
+    const bool gone = errno_ == ECONNRESET || (writing && errno_ == EPIPE);
+    return gone ? IoStatus::Eof : IoStatus::Error;
+  }
+}
+
+IoStatus Conn::writeAll(const void* data, std::size_t size, Clock::time_point deadline) {
+  auto* bytes = const_cast<uint8_t*>(static_cast<const uint8_t*>(data)); // only read from
+  while (size > 0) {
+    std::size_t done = 0;
+    if (const IoStatus status = transferOnce(true, bytes, size, deadline, done);
+        status != IoStatus::Ok) {
+      return status;
+    }
+    bytes += done;
+    size -= done;
   }
   return IoStatus::Ok;
 }
 
 IoStatus Conn::readSome(std::vector<uint8_t>& out, Clock::time_point deadline) {
   uint8_t buf[16384];
-  for (;;) {
-    long n = 0;
-    if (ssl_ != nullptr) {
-      const int ret = SSL_read(ssl_, buf, sizeof buf);
-      if (ret <= 0) {
-        bool retry = false;
-        const IoStatus status = tlsStatus(ret, deadline, retry);
-        if (retry) continue;
-        return status;
-      }
-      n = ret;
-    } else {
-      n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n == 0) return IoStatus::Eof;
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN) {
-          if (!waitFor(POLLIN, deadline)) return IoStatus::Timeout;
-          continue;
-        }
-        errno_ = errno;
-        error_ = std::strerror(errno_);
-        return errno_ == ECONNRESET ? IoStatus::Eof : IoStatus::Error;
-      }
-    }
-    out.insert(out.end(), buf, buf + n);
-    return IoStatus::Ok;
-  }
+  std::size_t done = 0;
+  const IoStatus status = transferOnce(false, buf, sizeof buf, deadline, done);
+  if (status == IoStatus::Ok) out.insert(out.end(), buf, buf + done);
+  return status;
 }
 
 } // namespace wsgate::probe

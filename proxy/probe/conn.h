@@ -64,6 +64,8 @@ public:
 private:
   bool waitFor(short events, Clock::time_point deadline);
   IoStatus tlsStatus(int ret, Clock::time_point deadline, bool& retry);
+  IoStatus transferOnce(bool writing, uint8_t* bytes, std::size_t size, Clock::time_point deadline,
+                        std::size_t& done);
 
   int fd_ = -1;
   SSL* ssl_ = nullptr;

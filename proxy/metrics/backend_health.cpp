@@ -48,6 +48,7 @@ void BackendHealth::recordConnect(const config::Pool& pool, std::string_view bac
     if (state.up && state.failures == 0) states_.erase(it);
   }
   if (!went_down && !went_up) return;
+  if (observer_) observer_(pool.name, backend, went_up);
   Logger& logger = Logger::instance();
   if (went_down) {
     logger.write(logger.line(log::Level::Warn, "backend_down")

@@ -3,6 +3,7 @@
 #include "common/config/config.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -29,6 +30,10 @@ public:
   // "backend_down" and "backend_up" when the state changes.
   void recordConnect(const config::Pool& pool, std::string_view backend, bool ok);
   bool isUp(std::string_view pool, std::string_view backend) const;
+  // Called (outside the lock, on the thread that recorded it) whenever a backend goes down or
+  // up; the balancers' run-time state follows through it. Set once, before any connect.
+  using Observer = std::function<void(std::string_view pool, std::string_view backend, bool up)>;
+  void setObserver(Observer observer) { observer_ = std::move(observer); }
   // The (pool, backend) pairs that are down now.
   std::vector<std::pair<std::string, std::string>> downBackends() const;
   // The pools routed to in `config` that have no backend up; empty when every route can be
@@ -42,6 +47,7 @@ private:
     bool up = true;
   };
 
+  Observer observer_;
   mutable std::mutex mutex_;
   std::map<std::string, State> states_; // by metrics::key({pool, backend}); up ones are absent
 };

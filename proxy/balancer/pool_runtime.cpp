@@ -122,6 +122,12 @@ void BalancerState::applyConfig(
       return up ? up(configured.name, label) : true;
     });
   }
+  // A pool the config no longer has lists no backends; its sessions keep their entries.
+  for (const auto& runtime : pools()) {
+    const bool kept = std::any_of(config.pools.begin(), config.pools.end(),
+                                  [&](const config::Pool& p) { return p.name == runtime->name(); });
+    if (!kept) runtime->setBackends({}, nullptr);
+  }
 }
 
 void BalancerState::setUp(std::string_view pool_name, std::string_view label, bool up) {

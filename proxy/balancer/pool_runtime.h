@@ -80,7 +80,8 @@ public:
   std::shared_ptr<PoolRuntime> find(std::string_view name) const;
   std::vector<std::shared_ptr<PoolRuntime>> pools() const;
 
-  // Gives every pool of `config` its configured backends (static discovery).
+  // Gives every pool of `config` its configured backends (static discovery); pools it no
+  // longer names are emptied.
   void applyConfig(const config::Config& config,
                    const std::function<bool(std::string_view pool, std::string_view label)>& up);
   // Health of (pool, "host:port") changed: every worker sees it at its next pick.

@@ -28,6 +28,12 @@
 # JSON result line is kept in build-bench/bench/. `--configs` takes a comma list
 # of direct, nginx, haproxy, wsgate and wsgate2 (wsgate with 2 workers, not run by default);
 # `--tests` a comma list of the test names above (default: all), to repeat a few tests more often.
+# The balancing configurations wsgate_rr, wsgate_lc and wsgate_ch (not run by default) are wsgate
+# with 1 worker in front of a pool of four echo backends, balanced by round_robin, least_conn and
+# consistent_hash (hash_key "ip", hash_balance_factor 1.25: every connection has the same key,
+# so the bounded-load walk runs on every pick); with them the run prints the upgrades/s of each
+# and the ratios to round_robin: tests/bench/run.sh --configs wsgate_rr,wsgate_lc,wsgate_ch
+# --tests handshake.
 # On a VM, a window in which the hypervisor stole more than --max-steal percent (default 5) of
 # the CPU is run again, up to 3 times; the steal of every window is in its result line.
 # --quick: one repetition with 2 s windows (under a minute instead of about 5).
@@ -256,7 +262,31 @@ print_table() {
       END { if (NR == 0) exit
         printf "CPU steal (hypervisor time given to other guests) in the %d measurement windows: median %.1f %%, max %.1f %% (%s)", NR, v[int((NR + 1) / 2)], v[NR], l[NR]
         printf "; %d window(s) over %s %%.\n", n, m }'
+  print_balancing
   rm -f "$values" "$MEDIANS"
+}
+
+# With the balancing configurations: their upgrades/s side by side, as ratios to round_robin.
+print_balancing() {
+  local rr lc ch
+  rr=$(median wsgate_rr hs_rate)
+  [ -n "$rr" ] || return 0
+  lc=$(median wsgate_lc hs_rate)
+  ch=$(median wsgate_ch hs_rate)
+  echo
+  echo "Balancing, 4 echo backends, 1 worker, upgrades/s (median, min-max) and ratio to round_robin" \
+    "(target: within 3%):"
+  echo
+  echo "| balance | upgrades/s | ratio to round_robin | p99 (us) |"
+  echo "|---|---:|---:|---:|"
+  local config v
+  for config in wsgate_rr wsgate_lc wsgate_ch; do
+    v=$(median "$config" hs_rate)
+    [ -n "$v" ] || continue
+    echo "| ${config#wsgate_} | $(printf %.0f "$v")$(spread "$config" hs_rate 0) |" \
+      "$(awk -v v="$v" -v r="$rr" 'BEGIN { printf "%.3f", v / r }') |" \
+      "$(printf %.0f "$(median "$config" hs_p99)") |"
+  done
 }
 
 if [ -n "$TABLE_FROM" ]; then
@@ -464,6 +494,17 @@ start_bg echo "$ECHO" --host 127.0.0.1 --port 0
 ECHO_PID=$LAST_PID
 wait_for_line '^listening ' "$WORK/echo.out" "$ECHO_PID" || die "wsgate-echo did not start"
 ECHO_PORT=$(sed -n 's/^listening .*:\([0-9]*\)$/\1/p' "$WORK/echo.out")
+# The balancing configurations' pool: this echo backend and three more.
+POOL_BACKENDS="\"127.0.0.1:$ECHO_PORT\""
+EXTRA_ECHO_PIDS=()
+if [[ " $CONFIGS " =~ \ wsgate_(rr|lc|ch)\  ]]; then
+  for i in 1 2 3; do
+    start_bg "echo$i" "$ECHO" --host 127.0.0.1 --port 0
+    EXTRA_ECHO_PIDS+=("$LAST_PID")
+    wait_for_line '^listening ' "$WORK/echo$i.out" "$LAST_PID" || die "wsgate-echo $i did not start"
+    POOL_BACKENDS+=", \"127.0.0.1:$(sed -n 's/^listening .*:\([0-9]*\)$/\1/p' "$WORK/echo$i.out")\""
+  done
+fi
 
 # The certificate every proxy serves on its wss listener: ECDSA P-256, self-signed for localhost.
 TLS_DIR=$WORK/tls
@@ -554,7 +595,15 @@ backend echo
 EOF
 }
 
+# usage: write_wsgate_conf WORKERS [BALANCE]; with BALANCE the pool is the four echo backends.
 write_wsgate_conf() {
+  local pool="backends = [\"127.0.0.1:$ECHO_PORT\"]"
+  if [ -n "${2:-}" ]; then
+    pool="balance = \"$2\"
+hash_key = \"ip\"
+hash_balance_factor = 1.25
+backends = [$POOL_BACKENDS]"
+  fi
   cat >"$WORK/wsgate.toml" <<EOF
 [server]
 workers = $1
@@ -580,7 +629,7 @@ listener = "secure"
 pool = "echo"
 [[pools]]
 name = "echo"
-backends = ["127.0.0.1:$ECHO_PORT"]
+$pool
 [policies.default]
 max_frame_size = "16MiB"
 max_message_size = "16MiB"
@@ -613,9 +662,15 @@ start_proxy() {
     write_wsgate_conf "$([ "$config" = wsgate2 ] && echo 2 || echo 1)"
     start_bg "$name" "$WSGATE" -c "$WORK/wsgate.toml"
     ;;
+  wsgate_rr | wsgate_lc | wsgate_ch)
+    local -A balance_of=([wsgate_rr]=round_robin [wsgate_lc]=least_conn [wsgate_ch]=consistent_hash)
+    write_wsgate_conf 1 "${balance_of[$config]}"
+    start_bg "$name" "$WSGATE" -c "$WORK/wsgate.toml"
+    ;;
+  *) die "unknown configuration $config" ;;
   esac
   PROXY_PID=$LAST_PID
-  if [ "$config" = wsgate ] || [ "$config" = wsgate2 ]; then
+  if [[ $config == wsgate* ]]; then
     wait_for_line '"event":"ready"' "$WORK/$name.err" "$PROXY_PID" || {
       cat "$WORK/$name.err" >&2
       die "wsgate did not start"
@@ -771,6 +826,7 @@ run_all() {
     for config in "${order[@]}"; do run_config "$config" "$rep"; done
   done
   stop_pid "$ECHO_PID"
+  for pid in "${EXTRA_ECHO_PIDS[@]}"; do stop_pid "$pid"; done
 }
 
 run_all

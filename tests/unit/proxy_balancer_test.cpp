@@ -129,6 +129,12 @@ TEST(BalancerState, AReloadKeepsCountsAndHealthOfPoolsItKeeps) {
   state.setUp("p", "127.0.0.1:9003", true);
   EXPECT_TRUE(down->up());
   EXPECT_GT(down->joinedMs(), 0);
+  // A reload that drops the pool empties it; its sessions keep their entries.
+  config::Config without;
+  state.applyConfig(without, nullptr);
+  EXPECT_TRUE(state.find("p")->snapshot()->backends.empty());
+  EXPECT_TRUE(entry->removed());
+  EXPECT_EQ(entry->live(), 1U);
   entry->release();
 }
 

@@ -17,7 +17,8 @@ BackendHealth::Thresholds BackendHealth::thresholdsFor(const config::Pool& pool)
   return thresholds;
 }
 
-void BackendHealth::recordConnect(const config::Pool& pool, std::string_view backend, bool ok) {
+void BackendHealth::recordConnect(const config::Pool& pool, std::string_view backend, bool ok,
+                                  std::string_view reason) {
   const Thresholds thresholds = thresholdsFor(pool);
   bool went_down = false;
   bool went_up = false;
@@ -36,6 +37,7 @@ void BackendHealth::recordConnect(const config::Pool& pool, std::string_view bac
       if (!state.up && ++state.successes >= thresholds.healthy_after) {
         state.up = true;
         went_up = true;
+        down_.fetch_sub(1, std::memory_order_release);
       }
     } else {
       state.successes = 0;
@@ -43,6 +45,7 @@ void BackendHealth::recordConnect(const config::Pool& pool, std::string_view bac
       if (state.up && state.failures >= thresholds.unhealthy_after) {
         state.up = false;
         went_down = true;
+        down_.fetch_add(1, std::memory_order_release);
       }
     }
     if (state.up && state.failures == 0) states_.erase(it);
@@ -54,6 +57,7 @@ void BackendHealth::recordConnect(const config::Pool& pool, std::string_view bac
                      .str("pool", pool.name)
                      .str("backend", backend)
                      .unum("failed_connects", failures)
+                     .str("reason", reason)
                      .finish());
   } else {
     logger.write(logger.line(log::Level::Info, "backend_up")

@@ -2,6 +2,7 @@
 
 #include "common/config/config.h"
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -12,8 +13,8 @@
 
 namespace wsgate::proxy::metrics {
 
-// Whether each backend is up, judged from the outcome of connects to it: the sessions' connects
-// (passive) and the recovery probes the main loop sends to backends that are down. A backend is
+// Whether each backend is up, judged from the outcomes of connects to it: the sessions' connects
+// and upgrades (passive) and the probes the main loop sends (BackendProber). A backend is
 // up until `unhealthy_after` connects in a row fail, then down until `healthy_after` connects in
 // a row succeed. The thresholds come from the pool's [pools.health] table, else 3 and 1.
 // Thread-safe; touched once per backend connect, never per frame.
@@ -25,10 +26,14 @@ public:
   };
   static Thresholds thresholdsFor(const config::Pool& pool);
 
-  // Records one connect to `backend` (its metrics::backendLabel) of `pool`. Logs
-  // "backend_down" and "backend_up" when the state changes.
-  void recordConnect(const config::Pool& pool, std::string_view backend, bool ok);
+  // Records one outcome for `backend` (its metrics::backendLabel) of `pool`: a session's connect
+  // or answer, or a probe; `reason` says why it failed. Logs "backend_down" (with the reason of
+  // the last failure) and "backend_up" when the state changes.
+  void recordConnect(const config::Pool& pool, std::string_view backend, bool ok,
+                     std::string_view reason = {});
   bool isUp(std::string_view pool, std::string_view backend) const;
+  // False while every backend of every pool is up: the balancer's fast path (no lock).
+  bool anyDown() const { return down_.load(std::memory_order_acquire) != 0; }
   // The (pool, backend) pairs that are down now.
   std::vector<std::pair<std::string, std::string>> downBackends() const;
   // The pools routed to in `config` that have no backend up; empty when every route can be
@@ -42,6 +47,7 @@ private:
     bool up = true;
   };
 
+  std::atomic<uint32_t> down_{0}; // entries of states_ with up == false
   mutable std::mutex mutex_;
   std::map<std::string, State> states_; // by metrics::key({pool, backend}); up ones are absent
 };

@@ -59,6 +59,7 @@ inline constexpr std::string_view kBackendConnectionsActive = "wsgate_backend_co
 inline constexpr std::string_view kBackendConnectFailures = "wsgate_backend_connect_failures_total";
 inline constexpr std::string_view kBackendConnectDuration =
     "wsgate_backend_connect_duration_seconds";
+inline constexpr std::string_view kSessionsShed = "wsgate_sessions_shed_total";
 } // namespace name
 
 // Label names.

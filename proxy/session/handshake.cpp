@@ -199,7 +199,7 @@ bool Session::routeRequest(const http::Request& request) {
     hs.offered_protocols = splitTokens(*protocols);
   }
   hs.tried.assign(pool_->backends.size(), false);
-  return true;
+  return skipDownBackends();
 }
 
 void Session::retireBackend() {
@@ -355,6 +355,8 @@ void Session::handleResponse() {
   Handshake& hs = *handshake_;
   const http::Response& response = hs.response.response();
   const http::HeaderList& headers = response.headers;
+  recordBackendVerdict(response.status < 500,
+                       "answered " + std::to_string(response.status) + " to an upgrade");
   if (response.status != 101) {
     reject(502,
            "the backend answered " + std::to_string(response.status) + " " + response.reason +

@@ -25,7 +25,10 @@ void Session::recordAccepted() {
 void Session::recordConnect(bool ok) {
   metrics::WorkerStats& stats = worker_.stats();
   const double seconds = static_cast<double>(now() - connect_started_ms_) / 1000.0;
-  worker_.shared().backend_health.recordConnect(*pool_, metrics::backendLabel(*picked_), ok);
+  if (!ok) {
+    worker_.shared().backend_health.recordConnect(*pool_, metrics::backendLabel(*picked_), false,
+                                                  handshake_ ? handshake_->last_error : "");
+  }
   std::lock_guard lock(stats.mutex);
   if (ok) {
     stats.connect_duration.try_emplace(pool_->name, metrics::kLatencyBounds)
@@ -34,6 +37,27 @@ void Session::recordConnect(bool ok) {
     ++stats.connect_failures[metrics::key({pool_->name, metrics::backendLabel(*picked_)})];
   }
   if (!ok) logConnectFailure();
+}
+
+void Session::recordBackendVerdict(bool ok, std::string_view reason) {
+  if (picked_ == nullptr) return;
+  worker_.shared().backend_health.recordConnect(*pool_, metrics::backendLabel(*picked_), ok,
+                                                reason);
+}
+
+bool Session::skipDownBackends() {
+  const metrics::BackendHealth& health = worker_.shared().backend_health;
+  if (!health.anyDown()) return true;
+  std::vector<bool>& tried = handshake_->tried;
+  bool any_left = false;
+  for (std::size_t i = 0; i < pool_->backends.size(); ++i) {
+    tried[i] = !health.isUp(pool_->name, metrics::backendLabel(pool_->backends[i]));
+    any_left = any_left || !tried[i];
+  }
+  if (any_left) return true;
+  reject(503, "no backend of pool '" + pool_->name + "' is up (health checks failing)",
+         Termination::BackendUnreachable, {{"Retry-After", "2"}});
+  return false;
 }
 
 // One warning per second per worker at most: a backend that is down fails every session's

@@ -187,6 +187,8 @@ std::string_view toString(Balance balance) {
     return "consistent_hash";
   case Balance::PowerOfTwoChoices:
     return "p2c";
+  case Balance::Random:
+    return "random";
   }
   return "?";
 }
@@ -205,6 +207,8 @@ std::string_view toString(HashKeySource source) {
     return "cookie";
   case HashKeySource::Query:
     return "query";
+  case HashKeySource::Path:
+    return "path";
   }
   return "?";
 }

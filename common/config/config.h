@@ -33,7 +33,7 @@ enum class LogLevel { Error, Warn, Info, Debug };
 enum class LogFormat { Json, Text, Auto };
 enum class AccessLogTarget { Stderr, Stdout, Off, File };
 enum class TlsVersion { Tls12, Tls13 };
-enum class Balance { RoundRobin, LeastConn, ConsistentHash, PowerOfTwoChoices };
+enum class Balance { RoundRobin, LeastConn, ConsistentHash, PowerOfTwoChoices, Random };
 enum class Utf8Mode { Strict, Off };
 
 // The names used in the file ("round_robin", "p2c", "1.3", ...).
@@ -125,6 +125,12 @@ struct Pool {
   Discovery discovery = Discovery::Static;
   Duration resolve_interval = std::chrono::seconds(5); // > 0; used with Discovery::Dns
   Rebalance rebalance;
+  // consistent_hash with bounded loads: a backend above this x the mean live sessions is passed
+  // over for the next in table order. 0 = unbounded; else > 1.
+  double hash_balance_factor = 0;
+  uint64_t max_connections_per_backend = 0;       // 0 = unlimited; a backend's own limit wins
+  Duration slow_start{0};                         // 0 = off; a new or recovered backend ramps up
+  Duration retry_after = std::chrono::seconds(2); // > 0; the 503's Retry-After, jittered +-50%
 };
 
 // How a route's WebSocket sessions are limited. Zero durations and counts mean "off"

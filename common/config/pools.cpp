@@ -4,6 +4,28 @@ namespace wsgate::config::detail {
 namespace {
 
 constexpr int64_t kMaxHealthThreshold = 1000;
+constexpr int64_t kMaxWeight = 1000;
+constexpr int64_t kMaxSessions = int64_t{1} << 40;
+constexpr double kMaxBalanceFactor = 100;
+
+// hash_balance_factor: 0 (unbounded) or a number above 1 (an integer is taken as one).
+void readBalanceFactor(TableReader& in, double& out) {
+  const toml::node* node = in.get("hash_balance_factor");
+  if (node == nullptr) return;
+  std::optional<double> value;
+  if (const auto* f = node->as_floating_point()) value = f->get();
+  if (const auto* i = node->as_integer()) value = static_cast<double>(i->get());
+  if (!value) {
+    in.error(*node, "hash_balance_factor",
+             "expected a number, got " + std::string(describeType(*node)));
+  } else if (*value != 0 && !(*value > 1 && *value <= kMaxBalanceFactor)) {
+    in.error(*node, "hash_balance_factor",
+             "must be 0 (unbounded) or above 1 and at most 100 (1.25 lets a backend hold 25% "
+             "more than the mean)");
+  } else {
+    out = *value;
+  }
+}
 
 // What the probe puts into its request line and Host header: visible ASCII only.
 bool isProbeToken(std::string_view text) {
@@ -42,6 +64,35 @@ void readHealth(TableReader& pool, std::optional<HealthCheck>& out) {
   out = std::move(health);
 }
 
+// A backend written as a string, or as a table { address, weight, max_connections }. Problems
+// inside a table are reported here (the result then has an empty error).
+Parsed<Backend> readBackend(TableReader& in, const toml::node& node, const std::string& path) {
+  if (const auto* text = node.as_string()) return parseBackend(text->get());
+  const auto* table = node.as_table();
+  if (table == nullptr) {
+    return Parsed<Backend>::failure(
+        "expected a backend string like \"127.0.0.1:9001\", \"wss://host:443\" or a table "
+        "{ address = \"...\", weight = N, max_connections = N }, got " +
+        std::string(describeType(node)));
+  }
+  TableReader entry(*table, path, in.errors());
+  std::string address;
+  const toml::node* at = entry.readNonEmptyString("address", address, Need::Required);
+  Backend out;
+  entry.readUnsigned("weight", out.weight, 1, kMaxWeight);
+  entry.readUnsigned("max_connections", out.max_connections, 0, kMaxSessions);
+  entry.reportUnknownKeys();
+  if (at == nullptr) return Parsed<Backend>::failure("");
+  Parsed<Backend> parsed = parseBackend(address);
+  if (!parsed) {
+    entry.error(*at, "address", std::move(parsed.error));
+    return Parsed<Backend>::failure("");
+  }
+  parsed.value->weight = out.weight;
+  parsed.value->max_connections = out.max_connections;
+  return parsed;
+}
+
 void readBackends(TableReader& in, Pool& pool) {
   const toml::array* array = in.getArray("backends", Need::Required);
   if (array == nullptr) return;
@@ -53,17 +104,9 @@ void readBackends(TableReader& in, Pool& pool) {
   for (std::size_t i = 0; i < array->size(); ++i) {
     const toml::node& node = *array->get(i);
     const std::string path = indexPath(arrayPath, i);
-    const auto* text = node.as_string();
-    if (text == nullptr) {
-      in.errors().add(node.source(), path,
-                      "expected a backend string like \"127.0.0.1:9001\" or \"wss://host:443\", "
-                      "got " +
-                          std::string(describeType(node)));
-      continue;
-    }
-    Parsed<Backend> backend = parseBackend(text->get());
+    Parsed<Backend> backend = readBackend(in, node, path);
     if (!backend) {
-      in.errors().add(node.source(), path, std::move(backend.error));
+      if (!backend.error.empty()) in.errors().add(node.source(), path, std::move(backend.error));
       continue;
     }
     for (const Backend& other : pool.backends) {
@@ -85,7 +128,9 @@ void readPool(TableReader& in, Config& config, Origins& origins) {
               {{"round_robin", Balance::RoundRobin},
                {"least_conn", Balance::LeastConn},
                {"consistent_hash", Balance::ConsistentHash},
-               {"p2c", Balance::PowerOfTwoChoices}});
+               {"p2c", Balance::PowerOfTwoChoices},
+               {"random", Balance::Random}});
+  readBalanceFactor(in, pool.hash_balance_factor);
   std::string text;
   if (const toml::node* node = in.readString("hash_key", text)) {
     Parsed<HashKey> key = parseHashKey(text);
@@ -111,6 +156,9 @@ void readPool(TableReader& in, Config& config, Origins& origins) {
                certMissing ? "client_key needs client_cert" : "client_cert needs client_key");
     }
   }
+  in.readUnsigned("max_connections_per_backend", pool.max_connections_per_backend, 0, kMaxSessions);
+  in.readDuration("slow_start", pool.slow_start, DurationRule::ZeroAllowed);
+  in.readDuration("retry_after", pool.retry_after, DurationRule::Positive);
   readHealth(in, pool.health);
   readFleet(in, pool);
   config.pools.push_back(std::move(pool));

@@ -341,8 +341,9 @@ Parsed<Backend> parseBackend(std::string_view text) {
 Parsed<HashKey> parseHashKey(std::string_view text) {
   using Result = Parsed<HashKey>;
   const std::string expected =
-      "; expected \"ip\", \"header:NAME\", \"cookie:NAME\" or \"query:NAME\"";
+      "; expected \"ip\", \"path\", \"header:NAME\", \"cookie:NAME\" or \"query:NAME\"";
   if (text == "ip") return Result::success(HashKey{});
+  if (text == "path") return Result::success(HashKey{HashKeySource::Path, {}});
   const std::size_t colon = text.find(':');
   if (colon == std::string_view::npos) {
     return Result::failure("invalid hash_key " + quoted(text) + expected);

@@ -28,14 +28,17 @@ struct Backend {
   bool tls = false; // "wss://": TLS to the backend.
   Address address;
   std::string original; // the string as written in the file, for logs
+  // From the table form { address, weight, max_connections }; a string has weight 1.
+  uint32_t weight = 1;          // 1 to 1000
+  uint64_t max_connections = 0; // live sessions at most; 0 = the pool's limit
 
   friend bool operator==(const Backend&, const Backend&) = default;
 };
 
 // Where consistent_hash takes its key from.
-enum class HashKeySource { Ip, Header, Cookie, Query };
+enum class HashKeySource { Ip, Header, Cookie, Query, Path };
 
-// `name` is empty exactly when `source` is Ip. Header names are stored lower-case
+// `name` is empty exactly when `source` is Ip or Path. Header names are stored lower-case
 // (HTTP header names are case-insensitive); cookie and query names keep their case.
 struct HashKey {
   HashKeySource source = HashKeySource::Ip;

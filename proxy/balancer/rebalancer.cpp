@@ -159,14 +159,18 @@ bool Rebalancer::drainStep(Drain& drain, uint64_t now_us) {
   return --drain.left > 0;
 }
 
+// The pool's listed backends as the balancers see them: live sessions over all workers (a
+// session counts from its pick), weight, health.
 std::vector<BackendLoad> Rebalancer::loadsOf(const config::Pool& pool) const {
   std::vector<BackendLoad> loads;
-  for (const config::Backend& backend : pool.backends) {
+  const auto runtime = shared_.balancers.find(pool.name);
+  if (!runtime) return loads;
+  for (const auto& backend : runtime->snapshot()->backends) {
     BackendLoad load;
-    load.label = metrics::backendLabel(backend);
-    for (const uint64_t n : perWorker(pool.name, load.label))
-      load.sessions += n;
-    load.eligible = shared_.backend_health.isUp(pool.name, load.label);
+    load.label = backend->label();
+    load.weight = std::max<double>(1, backend->weight());
+    load.sessions = backend->live();
+    load.eligible = backend->up() && !backend->removed();
     loads.push_back(std::move(load));
   }
   return loads;

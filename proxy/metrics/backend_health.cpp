@@ -37,7 +37,6 @@ void BackendHealth::recordConnect(const config::Pool& pool, std::string_view bac
       if (!state.up && ++state.successes >= thresholds.healthy_after) {
         state.up = true;
         went_up = true;
-        down_.fetch_sub(1, std::memory_order_release);
       }
     } else {
       state.successes = 0;
@@ -45,12 +44,12 @@ void BackendHealth::recordConnect(const config::Pool& pool, std::string_view bac
       if (state.up && state.failures >= thresholds.unhealthy_after) {
         state.up = false;
         went_down = true;
-        down_.fetch_add(1, std::memory_order_release);
       }
     }
     if (state.up && state.failures == 0) states_.erase(it);
   }
   if (!went_down && !went_up) return;
+  if (observer_) observer_(pool.name, backend, went_up);
   Logger& logger = Logger::instance();
   if (went_down) {
     logger.write(logger.line(log::Level::Warn, "backend_down")

@@ -2,8 +2,8 @@
 
 #include "common/config/config.h"
 
-#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -32,8 +32,10 @@ public:
   void recordConnect(const config::Pool& pool, std::string_view backend, bool ok,
                      std::string_view reason = {});
   bool isUp(std::string_view pool, std::string_view backend) const;
-  // False while every backend of every pool is up: the balancer's fast path (no lock).
-  bool anyDown() const { return down_.load(std::memory_order_acquire) != 0; }
+  // Called (outside the lock, on the thread that recorded it) whenever a backend goes down or
+  // up; the balancers' run-time state follows through it. Set once, before any connect.
+  using Observer = std::function<void(std::string_view pool, std::string_view backend, bool up)>;
+  void setObserver(Observer observer) { observer_ = std::move(observer); }
   // The (pool, backend) pairs that are down now.
   std::vector<std::pair<std::string, std::string>> downBackends() const;
   // The pools routed to in `config` that have no backend up; empty when every route can be
@@ -47,7 +49,7 @@ private:
     bool up = true;
   };
 
-  std::atomic<uint32_t> down_{0}; // entries of states_ with up == false
+  Observer observer_;
   mutable std::mutex mutex_;
   std::map<std::string, State> states_; // by metrics::key({pool, backend}); up ones are absent
 };

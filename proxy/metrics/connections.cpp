@@ -48,6 +48,7 @@ void appendConnection(std::string& out, const ConnectionInfo& c) {
   appendString(out, "pool", c.pool);
   appendString(out, "client_addr", c.client_addr);
   appendString(out, "upstream_addr", c.upstream_addr);
+  appendString(out, "backend", c.backend);
   appendString(out, "path", c.path);
   appendString(out, "subprotocol", c.subprotocol);
   appendString(out, "state", c.state);

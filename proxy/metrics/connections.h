@@ -21,6 +21,7 @@ struct ConnectionInfo {
   std::string pool;
   std::string client_addr;
   std::string upstream_addr; // "" until a backend is picked
+  std::string backend;       // the picked backend's identity ("ws://host:port"), "" until then
   std::string path;
   std::string subprotocol;
   const char* state = ""; // Session::toString(State)

@@ -7,6 +7,16 @@
 #include <vector>
 
 namespace wsgate::proxy {
+namespace {
+
+// The backend's host as configured ("host:port"): for a backend DNS discovery found, the name
+// it was found under rather than its address.
+std::string hostHeaderOf(const config::Backend& backend) {
+  const config::Parsed<config::Backend> written = config::parseBackend(backend.original);
+  return config::formatAddress(written ? written.value->address : backend.address);
+}
+
+} // namespace
 
 void BackendProber::start() {
   uv_timer_init(loop_, &timer_);
@@ -68,8 +78,7 @@ void BackendProber::startProbe(const config::Pool& pool, const config::Backend& 
   if (pool.health) {
     target.websocket = true;
     target.path = pool.health->path;
-    target.host =
-        pool.health->host.empty() ? config::formatAddress(backend.address) : pool.health->host;
+    target.host = pool.health->host.empty() ? hostHeaderOf(backend) : pool.health->host;
     timeout_ms = static_cast<uint64_t>(pool.health->timeout.count());
   }
   if (backend.tls) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/config/config.h"
+#include "proxy/balancer/pool_runtime.h"
 #include "proxy/metrics/backend_health.h"
 #include "proxy/transport/tls_context.h"
 
@@ -17,17 +18,15 @@ namespace wsgate::proxy {
 // Everything here is thread-safe; none of it is touched per frame.
 class SharedState {
 public:
-  explicit SharedState(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {}
+  explicit SharedState(std::shared_ptr<const config::Config> config);
 
   std::shared_ptr<const config::Config> config() const { return config_.load(); }
   // The TLS contexts built from the config. setConfig stores them first, so a session that
   // read a config finds contexts at least as new (a listener's index never changes on reload).
   std::shared_ptr<const TlsContexts> tls() const { return tls_.load(); }
+  // The pools' run-time backends follow the new config first (same identity, same state).
   void setConfig(std::shared_ptr<const config::Config> config,
-                 std::shared_ptr<const TlsContexts> tls) {
-    tls_.store(std::move(tls));
-    config_.store(std::move(config));
-  }
+                 std::shared_ptr<const TlsContexts> tls);
 
   // Counts a new client connection against server.max_connections; false when over it.
   bool admitConnection(uint64_t max_connections);
@@ -43,8 +42,13 @@ public:
   std::atomic<bool> draining{false};
   // Which backends are up: sessions record their connects, the main loop probes down ones.
   metrics::BackendHealth backend_health;
+  // Every pool's backends as the balancers see them: live sessions over all workers, health,
+  // weights, limits. Survives reloads.
+  BalancerState balancers;
 
 private:
+  void applyBalancers(const config::Config& config);
+
   std::atomic<std::shared_ptr<const config::Config>> config_;
   std::atomic<std::shared_ptr<const TlsContexts>> tls_;
   std::atomic<uint64_t> active_{0};

@@ -73,8 +73,18 @@ void Worker::answerConnections() {
 
 Balancer& Worker::balancer(const config::Pool& pool) {
   auto& slot = balancers_[pool.name];
-  if (!slot) slot = makeBalancer(pool);
+  if (!slot) {
+    const uint64_t seed = balance::hash64(pool.name, (uint64_t{index_} << 32) ^ uv_hrtime());
+    slot = std::make_unique<Balancer>(shared_.balancers.pool(pool.name), seed);
+  }
   return *slot;
+}
+
+void Worker::forEachSessionOn(const BackendRuntime* backend,
+                              const std::function<void(Session&)>& action) {
+  forEachSession([&](Session& session) {
+    if (session.boundBackend() == backend) action(session);
+  });
 }
 
 void Worker::run() {

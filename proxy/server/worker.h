@@ -63,6 +63,9 @@ public:
   unsigned index() const { return index_; }
   bool draining() const { return draining_; }
   Balancer& balancer(const config::Pool& pool);
+  // On this worker's thread: calls `action` on every session bound to `backend` (sessions
+  // still connecting included). `action` may end the session it is given.
+  void forEachSessionOn(const BackendRuntime* backend, const std::function<void(Session&)>& action);
   void sessionEnded(Session* session);
   std::size_t sessionCount() const { return session_count_; }
   metrics::WorkerStats& stats() { return stats_; }

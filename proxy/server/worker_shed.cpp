@@ -9,8 +9,7 @@
 namespace wsgate::proxy {
 
 bool Session::openOn(std::string_view pool, std::string_view backend) const {
-  return state_ == State::Open && pool_ != nullptr && picked_ != nullptr && pool_->name == pool &&
-         metrics::backendLabel(*picked_) == backend;
+  return state_ == State::Open && lease_ && lease_->pool() == pool && lease_->label() == backend;
 }
 
 void Session::shed(uint16_t code) {

@@ -64,6 +64,7 @@ void Session::reject(int status, std::string_view reason, Termination terminatio
   for (auto& retired : retired_)
     retired->close();
   handshake_.reset();
+  lease_.reset();
   setState(State::Rejecting);
   if (!client_.stream || client_.stream->closing()) return;
   const std::string body = std::string(reason) + "\n";
@@ -198,8 +199,8 @@ bool Session::routeRequest(const http::Request& request) {
   if (const auto protocols = request.headers.getAll("sec-websocket-protocol")) {
     hs.offered_protocols = splitTokens(*protocols);
   }
-  hs.tried.assign(pool_->backends.size(), false);
-  return skipDownBackends();
+  if (pool_->balance == config::Balance::ConsistentHash) hs.key_hash = hashKeyOf(request);
+  return true;
 }
 
 void Session::retireBackend() {
@@ -211,8 +212,15 @@ void Session::retireBackend() {
 
 void Session::connectBackend() {
   Handshake& hs = *handshake_;
-  const auto index = worker_.balancer(*pool_).pick(*pool_, hs.tried);
-  if (!index) {
+  if (lease_) hs.tried.push_back(lease_.shared());
+  lease_.reset();
+  const PickRequest request{&hs.tried, hs.key_hash, steadyNowMs()};
+  PickResult picked = worker_.balancer(*pool_).pick(*pool_, request);
+  if (!picked.lease) {
+    if (hs.tried.empty()) {
+      rejectUnavailable(picked.listed, picked.down, picked.full);
+      return;
+    }
     const bool timeout = handshake_->last_error.starts_with("connect timeout");
     reject(timeout ? 504 : 502,
            "no backend of pool '" + pool_->name +
@@ -220,9 +228,9 @@ void Session::connectBackend() {
            timeout ? Termination::BackendTimeout : Termination::BackendUnreachable);
     return;
   }
-  hs.tried[*index] = true;
-  hs.backend_index = *index;
-  const config::Backend& backend = pool_->backends[*index];
+  lease_ = std::move(picked.lease);
+  entry_ = lease_.shared();
+  const config::Backend& backend = entry_->backend();
   upstream_addr_ = config::formatAddress(backend.address);
   picked_ = &backend;
   setState(State::Connecting);
@@ -245,7 +253,7 @@ void Session::connectBackend() {
 void Session::onLookup(int status, const addrinfo* result) {
   if (state_ != State::Connecting || !handshake_) return; // cannot happen: detached before
   if (status != 0 || result == nullptr) {
-    const config::Backend& backend = pool_->backends[handshake_->backend_index];
+    const config::Backend& backend = *picked_;
     failConnect("DNS: cannot resolve " + backend.address.host + ": " +
                 (status != 0 ? uv_strerror(status) : "no address"));
     return;
@@ -264,7 +272,7 @@ void Session::failConnect(std::string error) {
 }
 
 void Session::startConnect(const sockaddr* address) {
-  const config::Backend& backend = pool_->backends[handshake_->backend_index];
+  const config::Backend& backend = *picked_;
   backend_.stream =
       makeBackendStream(worker_, *config_, *pool_, backend, *this, handshake_->last_error);
   upstream_addr_ = formatSockaddr(address);

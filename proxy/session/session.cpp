@@ -61,6 +61,8 @@ const char* toString(Termination termination) {
     return "client_aborted";
   case Termination::BackendUnreachable:
     return "backend_unreachable";
+  case Termination::NoBackendAvailable:
+    return "no_backend_available";
   case Termination::BackendTimeout:
     return "backend_timeout";
   case Termination::BackendRejected:

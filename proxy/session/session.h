@@ -3,6 +3,7 @@
 #include "common/config/config.h"
 #include "common/http/parser.h"
 #include "common/ws/frame_parser.h"
+#include "proxy/balancer/backend_runtime.h"
 #include "proxy/core/timer_wheel.h"
 #include "proxy/metrics/connections.h"
 #include "proxy/session/relay.h"
@@ -29,6 +30,7 @@ enum class Termination : uint8_t {
   ClientAborted,      // the client left before the handshake completed
   BackendUnreachable, // no backend accepted the connection (502)
   BackendTimeout,     // connect or 101 did not come in time (504)
+  NoBackendAvailable, // every backend of the pool was down or full (503)
   BackendRejected,    // the backend did not answer 101 correctly (502)
   ClientLost,         // the client's TCP ended without a close frame
   BackendLost,        // the backend's TCP ended without a close frame
@@ -84,6 +86,9 @@ public:
   State state() const { return state_; }
   // What /connections shows of this session (session_info.cpp). On the worker's thread.
   metrics::ConnectionInfo describe() const;
+  // The backend this session is bound to (counted in its live sessions), or nullptr: before a
+  // pick, after a rejection, once finished. On the worker's thread.
+  const BackendRuntime* boundBackend() const { return lease_.get(); }
 
   // StreamEvents
   void onStreamConnect(Stream& stream, int status) override;
@@ -135,6 +140,8 @@ private:
   void handleRequest();
   bool routeRequest(const http::Request& request);
   void connectBackend();
+  void rejectUnavailable(std::size_t listed, std::size_t down, std::size_t full);
+  std::optional<uint64_t> hashKeyOf(const http::Request& request) const;
   void onBackendConnected(int status);
   void sendUpgradeRequest();
   void onResponseData(std::span<const uint8_t> bytes);
@@ -184,8 +191,6 @@ private:
   void recordConnect(bool ok);
   // The picked backend's answer to the upgrade, for its health: a 5xx or no answer fails.
   void recordBackendVerdict(bool ok, std::string_view reason);
-  // Marks the pool's down backends as tried; false (and a 503 sent) when none is left.
-  bool skipDownBackends();
   void logConnectFailure();
   void recordOpened();
   void recordViolation(const char* kind, bool client_offended);
@@ -224,8 +229,9 @@ private:
     std::string host;   // Host, or the authority of an absolute-form target
     std::vector<std::string> offered_protocols;
     std::vector<uint8_t> early_client; // frames the client sent before the 101
-    std::vector<bool> tried;
-    std::size_t backend_index = 0;
+    // Backends whose connect failed for this session; held so picked_ stays valid.
+    std::vector<std::shared_ptr<BackendRuntime>> tried;
+    std::optional<uint64_t> key_hash; // consistent_hash: the request's key, hashed
     std::string last_error; // why the last backend attempt failed
     Lookup lookup;          // the picked backend's name, while it resolves
   };
@@ -233,7 +239,9 @@ private:
   std::string path_;
   std::string client_addr_;
   std::string upstream_addr_;
-  const config::Backend* picked_ = nullptr; // the picked backend (in config_)
+  const config::Backend* picked_ = nullptr; // the picked backend (in entry_)
+  std::shared_ptr<BackendRuntime> entry_;   // the picked backend's run-time entry
+  BackendLease lease_;                      // counts this session on entry_ while bound
   // Rarely set, so kept off the session until needed: the chosen subprotocol and why the
   // handshake failed.
   std::unique_ptr<std::string> protocol_;

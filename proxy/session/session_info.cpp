@@ -13,6 +13,7 @@ metrics::ConnectionInfo Session::describe() const {
   if (pool_ != nullptr) info.pool = pool_->name;
   info.client_addr = client_addr_;
   info.upstream_addr = upstream_addr_;
+  if (entry_) info.backend = entry_->identity();
   info.path = path_;
   info.subprotocol = protocol_ ? *protocol_ : std::string();
   info.state = toString(state_);

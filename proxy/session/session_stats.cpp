@@ -45,21 +45,6 @@ void Session::recordBackendVerdict(bool ok, std::string_view reason) {
                                                 reason);
 }
 
-bool Session::skipDownBackends() {
-  const metrics::BackendHealth& health = worker_.shared().backend_health;
-  if (!health.anyDown()) return true;
-  std::vector<bool>& tried = handshake_->tried;
-  bool any_left = false;
-  for (std::size_t i = 0; i < pool_->backends.size(); ++i) {
-    tried[i] = !health.isUp(pool_->name, metrics::backendLabel(pool_->backends[i]));
-    any_left = any_left || !tried[i];
-  }
-  if (any_left) return true;
-  reject(503, "no backend of pool '" + pool_->name + "' is up (health checks failing)",
-         Termination::BackendUnreachable, {{"Retry-After", "2"}});
-  return false;
-}
-
 // One warning per second per worker at most: a backend that is down fails every session's
 // connect, and the access log has each one.
 void Session::logConnectFailure() {

@@ -67,7 +67,7 @@ describe('rebalancing', () => {
       for (let i = 0; i < 4; ++i) backends.push(await startEcho());
       const pool = (n) => ({
         name: 'p',
-        balance: 'round_robin',
+        balance: 'least_conn',
         backends: backends.slice(0, n).map((b) => b.address),
         rebalance: { enabled: true, tolerance: TOLERANCE, rate: RATE, close_code: 1012 },
       });

@@ -52,12 +52,10 @@ void BackendHealth::recordConnect(const config::Pool& pool, std::string_view bac
   if (observer_) observer_(pool.name, backend, went_up);
   Logger& logger = Logger::instance();
   if (went_down) {
-    logger.write(logger.line(log::Level::Warn, "backend_down")
-                     .str("pool", pool.name)
-                     .str("backend", backend)
-                     .unum("failed_connects", failures)
-                     .str("reason", reason)
-                     .finish());
+    log::LogLine line = logger.line(log::Level::Warn, "backend_down");
+    line.str("pool", pool.name).str("backend", backend).unum("failed_connects", failures);
+    if (!reason.empty()) line.str("reason", reason);
+    logger.write(line.finish());
   } else {
     logger.write(logger.line(log::Level::Info, "backend_up")
                      .str("pool", pool.name)

@@ -39,12 +39,23 @@ void Rebalancer::close() {
   if (started_) uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
 }
 
+// One-shot, at the next paced slot (at most kMaxWaitMs away, so progress lines stay on time).
 void Rebalancer::arm() {
-  if (!started_ || closed_ || armed_) return;
-  armed_ = true;
+  if (!started_ || closed_) return;
+  if (drains_.empty() && shedding_.empty()) {
+    uv_timer_stop(&timer_);
+    return;
+  }
+  const uint64_t now = nowUs();
+  uint64_t wait_us = kMaxWaitMs * 1000;
+  for (const auto& [name, state] : shedding_)
+    wait_us = std::min(wait_us, state.pacer.wait(now));
+  for (const Drain& drain : drains_)
+    wait_us = std::min(wait_us, drain.pacer.wait(now));
+  const uint64_t wait_ms = std::max<uint64_t>(1, (wait_us + 999) / 1000);
   uv_timer_start(
-      &timer_, [](uv_timer_t* handle) { static_cast<Rebalancer*>(handle->data)->tick(); }, kTickMs,
-      kTickMs);
+      &timer_, [](uv_timer_t* handle) { static_cast<Rebalancer*>(handle->data)->tick(); }, wait_ms,
+      0);
 }
 
 void Rebalancer::configChanged(const config::Config& before, const config::Config& after) {
@@ -126,10 +137,7 @@ void Rebalancer::tick() {
     }
   }
   std::erase_if(drains_, [&](Drain& drain) { return !drainStep(drain, now); });
-  if (drains_.empty() && shedding_.empty()) {
-    uv_timer_stop(&timer_);
-    armed_ = false;
-  }
+  arm();
 }
 
 void Rebalancer::shedStep(const config::Pool& pool, Shedding& state, uint64_t now_us) {
@@ -137,6 +145,7 @@ void Rebalancer::shedStep(const config::Pool& pool, Shedding& state, uint64_t no
     logProgress(pool, state, "rebalance_progress");
     state.second_start_us += 1000000 * ((now_us - state.second_start_us) / 1000000);
     state.closes_this_second = 0;
+    state.min_gap_us = 0;
   }
   if (state.pacer.wait(now_us) != 0) return;
   const std::vector<BackendLoad> loads = loadsOf(pool);
@@ -149,6 +158,11 @@ void Rebalancer::shedStep(const config::Pool& pool, Shedding& state, uint64_t no
   state.pacer.take(now_us);
   if (order(pool.name, loads[*worst].label, pool.rebalance.close_code, "overload")) {
     ++state.closes_this_second;
+    if (state.last_close_us != 0) {
+      const uint64_t gap = now_us - state.last_close_us;
+      if (state.min_gap_us == 0 || gap < state.min_gap_us) state.min_gap_us = gap;
+    }
+    state.last_close_us = now_us;
   }
 }
 
@@ -221,6 +235,7 @@ void Rebalancer::logProgress(const config::Pool& pool, Shedding& state, const ch
                    .str("pool", pool.name)
                    .str("sessions", spread)
                    .unum("closes_last_second", state.closes_this_second)
+                   .real("min_gap_ms", static_cast<double>(state.min_gap_us) / 1000.0, 1)
                    .unum("rate", pool.rebalance.rate)
                    .real("tolerance", pool.rebalance.tolerance)
                    .finish());

@@ -25,7 +25,7 @@ class Worker;
 //   (nothing when it is 0), enabled or not.
 class Rebalancer {
 public:
-  static constexpr uint64_t kTickMs = 5;
+  static constexpr uint64_t kMaxWaitMs = 100;
 
   Rebalancer(uv_loop_t* loop, SharedState& shared, std::vector<Worker*> workers)
       : loop_(loop), shared_(shared), workers_(std::move(workers)) {}
@@ -46,7 +46,9 @@ private:
     Pacer pacer{1};
     uint64_t second_start_us = 0;
     uint64_t closes_this_second = 0;
-    bool done = false; // within tolerance
+    uint64_t last_close_us = 0; // when the last close was ordered; 0 before the first
+    uint64_t min_gap_us = 0;    // the shortest time between two orders this second; 0 = none
+    bool done = false;          // within tolerance
   };
   struct Drain {
     std::string pool;
@@ -74,7 +76,6 @@ private:
   uv_timer_t timer_{};
   bool started_ = false;
   bool closed_ = false;
-  bool armed_ = false;
   uint64_t random_ = 0x9e3779b97f4a7c15ULL;  // xorshift state for picking workers
   std::map<std::string, Shedding> shedding_; // by pool name
   std::vector<Drain> drains_;

@@ -120,11 +120,16 @@ describe('rebalancing', () => {
       // Within tolerance at the end: no backend above (1 + tolerance) x its share.
       const share = SESSIONS / 4;
       for (const n of final) assert.ok(n <= (1 + TOLERANCE) * share, `final spread ${final} within tolerance`);
-      // Paced: wsgate's own count of closes per second never exceeds the rate ...
+      // Paced: by wsgate's own clock no second holds more than RATE closes, and no two closes
+      // are less than 1/RATE s apart, so no sliding second can hold more than RATE either ...
       const progress = gw.logs.slice(from).filter((l) => l.event === 'rebalance_progress');
-      for (const p of progress) assert.ok(p.closes_last_second <= RATE, `${p.closes_last_second} closes in one second`);
-      // ... and neither does what the clients saw in any one-second window (1 close of slack
-      // for the delivery jitter of a loaded machine: closes are 1000/RATE ms apart at wsgate).
+      assert.ok(progress.length >= 3, 'a progress line every second');
+      for (const p of progress) {
+        assert.ok(p.closes_last_second <= RATE, `${p.closes_last_second} closes in one second`);
+        if (p.closes_last_second > 1) assert.ok(p.min_gap_ms >= 1000 / RATE, `closes ${p.min_gap_ms} ms apart`);
+      }
+      // ... and the clients see the same pace, give or take their own delivery jitter on a loaded
+      // machine (one event loop for 1,000 sockets delivers some closes late, bunching others).
       const perWindow = maxInWindow(sheds.map((c) => c.t), 1000);
       const perSecond = new Map();
       for (const c of sheds) {
@@ -133,13 +138,10 @@ describe('rebalancing', () => {
       }
       console.log(`  closes seen by clients per second: ${[...perSecond.values()].join(' ')}; ` +
         `max in any 1 s window ${perWindow}; total ${sheds.length}; wsgate per second: ` +
-        `${progress.map((p) => p.closes_last_second).join(' ')}; done: ${last.sessions}`);
-      assert.ok(perWindow <= RATE + 1, `${perWindow} closes within one second at the clients`);
-      // Never a burst: the fastest 10 closes span at least 9 intervals, less the jitter.
-      const times = sheds.map((c) => c.t).sort((a, b) => a - b);
-      let tightest = Infinity;
-      for (let i = 10; i < times.length; ++i) tightest = Math.min(tightest, times[i] - times[i - 10]);
-      assert.ok(tightest >= (9 * 1000) / RATE - 60, `10 closes within ${tightest} ms`);
+        `${progress.map((p) => p.closes_last_second).join(' ')} (shortest gaps ms: ` +
+        `${progress.map((p) => p.min_gap_ms).join(' ')}); done: ${last.sessions}`);
+      assert.ok(perWindow <= RATE * 1.25, `${perWindow} closes within one second at the clients`);
+      for (const s of perSecond.values()) assert.ok(s <= RATE * 1.25, `${s} closes in one second at the clients`);
       for (const ws of fleet.live) ws.terminate();
     });
 

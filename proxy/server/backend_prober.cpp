@@ -43,6 +43,16 @@ void BackendProber::tick() {
   for (HealthProbe* probe : probes)
     probe->expire(now); // may end the probe
   const auto config = shared_.config();
+  if (config != probed_config_) {
+    // Backends that left (reload, DNS) are forgotten.
+    std::set<std::string> listed;
+    for (const config::Pool& pool : config->pools) {
+      for (const config::Backend& backend : pool.backends)
+        listed.insert(metrics::key({pool.name, metrics::backendLabel(backend)}));
+    }
+    std::erase_if(next_due_, [&](const auto& entry) { return listed.count(entry.first) == 0; });
+    probed_config_ = config;
+  }
   for (const config::Pool& pool : config->pools)
     probePool(pool, now);
 }

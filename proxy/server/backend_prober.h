@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <uv.h>
@@ -49,6 +50,7 @@ private:
   std::map<std::string, HealthProbe*> judging_; // not judged yet, by metrics::key({pool, backend})
   std::map<std::string, uint64_t> next_due_;    // when each backend is probed next
   std::set<HealthProbe*> live_;                 // every probe whose stream is open
+  std::shared_ptr<const config::Config> probed_config_; // next_due_ holds its backends only
 };
 
 } // namespace wsgate::proxy

@@ -39,8 +39,9 @@ public:
     return at(slotOf(key_hash));
   }
 
-  // The table size used for `backends` backends: a prime at least 100 times as large, so each
-  // backend owns many slots and the shares stay within 1% of the weights.
+  // The table size used for `backends` backends: a prime about 2000 times as large, so each
+  // backend owns many slots: shares within 0.1% of the weights, and about 1/(N+1) of the keys
+  // move when one backend joins N.
   static std::size_t tableSize(std::size_t backends);
 
 private:

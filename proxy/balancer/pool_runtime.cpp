@@ -75,6 +75,15 @@ std::shared_ptr<BackendRuntime> PoolRuntime::find(std::string_view identity) con
   return nullptr;
 }
 
+std::vector<std::shared_ptr<BackendRuntime>> PoolRuntime::entries() const {
+  std::vector<std::shared_ptr<BackendRuntime>> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& [identity, weak] : known_) {
+    if (auto entry = weak.lock()) out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 void PoolRuntime::setUp(std::string_view label, bool up, int64_t now_ms) {
   std::lock_guard lock(mutex_);
   for (const auto& entry : snapshot_->backends) {

@@ -53,6 +53,8 @@ public:
   std::shared_ptr<const PoolSnapshot> snapshot() const;
   // The listed entry with this identity (BackendRuntime::identityOf), or nullptr.
   std::shared_ptr<BackendRuntime> find(std::string_view identity) const;
+  // Every entry alive: the listed ones and removed ones that sessions still hold, by identity.
+  std::vector<std::shared_ptr<BackendRuntime>> entries() const;
   // Sets the health of every listed entry whose label is `label` ("host:port").
   void setUp(std::string_view label, bool up, int64_t now_ms);
 

@@ -244,6 +244,7 @@ std::vector<MetricFamily> Collector::Collect() const {
   addDataPath(out, totals);
   addHeartbeats(out, totals);
   addBackends(out, totals, *config, *sources_.health);
+  if (sources_.balancers) addBalancerFamilies(out, sources_.balancers());
   addProcess(out, sources_, process_.sample(), totals);
   return out;
 }

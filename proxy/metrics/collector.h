@@ -5,6 +5,7 @@
 #include "proxy/metrics/process_stats.h"
 #include "proxy/metrics/stats.h"
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -20,6 +21,20 @@ namespace wsgate::proxy::metrics {
 // resources) and creates at zero every series whose labels the configuration makes known, so
 // rate() and absent-series alerts work from the first scrape. The data path never touches a
 // prometheus-cpp object.
+// One backend as the balancers see it, at scrape time (BalancerState).
+struct BalancerSample {
+  std::string pool;
+  std::string backend; // backendLabel(): "host:port"
+  uint64_t live = 0;   // sessions bound to it, all workers (connecting ones included)
+  uint64_t picks = 0;
+  std::array<uint64_t, 3> skips{}; // by kSkipReasons
+  double effective_weight = 0;     // weight x slow-start ramp; 0 while down
+};
+
+// Appends wsgate_backend_live_sessions, _picks_total, _skips_total and _effective_weight.
+void addBalancerFamilies(std::vector<prometheus::MetricFamily>& out,
+                         const std::vector<BalancerSample>& samples);
+
 class Collector final : public prometheus::Collectable {
 public:
   struct Sources {
@@ -28,6 +43,7 @@ public:
     const BackendHealth* health = nullptr;
     const std::atomic<bool>* draining = nullptr;
     std::function<std::shared_ptr<const config::Config>()> config;
+    std::function<std::vector<BalancerSample>()> balancers; // may be empty
     double start_time_s = 0; // unix time the process started
   };
 

@@ -59,6 +59,11 @@ inline constexpr std::string_view kBackendConnectionsActive = "wsgate_backend_co
 inline constexpr std::string_view kBackendConnectFailures = "wsgate_backend_connect_failures_total";
 inline constexpr std::string_view kBackendConnectDuration =
     "wsgate_backend_connect_duration_seconds";
+// Balancing (the pools' run-time state, proxy/balancer/).
+inline constexpr std::string_view kBackendLiveSessions = "wsgate_backend_live_sessions";
+inline constexpr std::string_view kBackendPicks = "wsgate_backend_picks_total";
+inline constexpr std::string_view kBackendSkips = "wsgate_backend_skips_total";
+inline constexpr std::string_view kBackendWeight = "wsgate_backend_effective_weight";
 inline constexpr std::string_view kSessionsShed = "wsgate_sessions_shed_total";
 } // namespace name
 
@@ -144,6 +149,9 @@ inline constexpr std::array<ViolationKind, 7> kViolationKinds{{{"frame_too_big",
                                                                {"binary_not_allowed", true},
                                                                {"rate_limited", false},
                                                                {"lifetime", false}}};
+
+// Why a pick passed a backend over (the `reason` of wsgate_backend_skips_total).
+inline constexpr std::array<std::string_view, 3> kSkipReasons{"down", "full", "bounded_load"};
 
 // The `backend` label of a configured backend: "host:port" as written (wss:// backends too).
 std::string backendLabel(const config::Backend& backend);

@@ -44,6 +44,8 @@ private:
   std::vector<metrics::WorkerStats*> workerStats();
   // Once a second: a sample of the counters for the status page's last minute.
   void sampleRates();
+  // The balancers' view of every backend, for the metrics (server_admin.cpp).
+  std::vector<metrics::BalancerSample> balancerSamples() const;
   void startMonitoring(); // once the workers exist: metrics collector, backend probes
   void stopMonitoring();
   void recordReload(bool ok);

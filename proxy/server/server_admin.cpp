@@ -1,5 +1,6 @@
 // The admin endpoints of the Server (on the main loop): /livez and /healthz, /readyz, /metrics,
 // /connections, the status page (/) and its /stats.json; and the monitoring state behind them.
+#include "common/balance/pick.h"
 #include "proxy/metrics/status_json.h"
 #include "proxy/server/server.h"
 #include "proxy/server/status_page.h"
@@ -151,6 +152,33 @@ AdminServer::Response Server::statsResponse() {
   return response(200, kJson, metrics::statusJson(input));
 }
 
+std::vector<metrics::BalancerSample> Server::balancerSamples() const {
+  std::vector<metrics::BalancerSample> out;
+  const auto config = shared_.config();
+  const int64_t now = steadyNowMs();
+  for (const auto& pool : shared_.balancers.pools()) {
+    int64_t window = 0;
+    for (const config::Pool& configured : config->pools) {
+      if (configured.name == pool->name()) window = configured.slow_start.count();
+    }
+    for (const auto& entry : pool->entries()) {
+      metrics::BalancerSample s;
+      s.pool = pool->name();
+      s.backend = entry->label();
+      s.live = entry->live();
+      s.picks = entry->picks();
+      s.skips = {entry->skips(BackendRuntime::Skip::Down),
+                 entry->skips(BackendRuntime::Skip::Full),
+                 entry->skips(BackendRuntime::Skip::BoundedLoad)};
+      const double ramp =
+          entry->joinedMs() == 0 ? 1.0 : balance::slowStartFactor(now - entry->joinedMs(), window);
+      s.effective_weight = entry->up() && !entry->removed() ? entry->weight() * ramp : 0.0;
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
 void Server::sampleRates() {
   rates_.push(metrics::rateSample(metrics::sumWorkers(workerStats()), monotonicMillis()));
 }
@@ -166,6 +194,7 @@ void Server::startMonitoring() {
   sources.health = &shared_.backend_health;
   sources.draining = &shared_.draining;
   sources.config = [this] { return shared_.config(); };
+  sources.balancers = [this] { return balancerSamples(); };
   sources.start_time_s = static_cast<double>(now_ms) / 1000.0;
   collector_ = std::make_unique<metrics::Collector>(std::move(sources));
   prober_ = std::make_unique<BackendProber>(&loop_, shared_);

@@ -697,6 +697,7 @@ void Session::drain() {
 
 void Session::finish() {
   setState(State::Closed);
+  lease_.reset(); // the backend's live count drops before the access line is written
   if (client_.established) recordFinished();
   writeAccessLog();
   if (counted_) worker_.shared().releaseConnection();

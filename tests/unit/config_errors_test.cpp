@@ -158,7 +158,7 @@ path_prefix = "chat"
 pool = "echo"
 [[pools]]
 name = "echo"
-balance = "random"
+balance = "ring"
 hash_key = "header:"
 backends = ["http://a:1", 5, "127.0.0.1:0"]
 connect_timeout = "0s"
@@ -187,13 +187,14 @@ handshake_timeout = "-1s"
                 "bad.toml:15:8: routes[0].host: invalid host \"a.*.com\": a wildcard is only "
                 "allowed as \"*\" or a leading \"*.\"",
                 "bad.toml:16:15: routes[0].path_prefix: must start with '/'",
-                "bad.toml:20:11: pools[0].balance: invalid value \"random\"; expected one of "
-                "\"round_robin\", \"least_conn\", \"consistent_hash\", \"p2c\"",
+                "bad.toml:20:11: pools[0].balance: invalid value \"ring\"; expected one of "
+                "\"round_robin\", \"least_conn\", \"consistent_hash\", \"p2c\", \"random\"",
                 "bad.toml:21:12: pools[0].hash_key: hash_key \"header:\" needs a name after ':'",
                 "bad.toml:22:13: pools[0].backends[0]: unsupported scheme \"http\" in backend "
                 "\"http://a:1\"; use \"ws://\", \"wss://\" or plain host:port",
                 "bad.toml:22:27: pools[0].backends[1]: expected a backend string like "
-                "\"127.0.0.1:9001\" or \"wss://host:443\", got an integer",
+                "\"127.0.0.1:9001\", \"wss://host:443\" or a table { address = \"...\", "
+                "weight = N, max_connections = N }, got an integer",
                 "bad.toml:22:30: pools[0].backends[2]: invalid backend \"127.0.0.1:0\": port 0 is "
                 "not allowed here",
                 "bad.toml:23:19: pools[0].connect_timeout: must be greater than zero",

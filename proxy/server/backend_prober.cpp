@@ -75,16 +75,16 @@ void BackendProber::probePool(const config::Pool& pool, uint64_t now) {
     const uint64_t interval =
         pool.health ? static_cast<uint64_t>(pool.health->interval.count()) : kRecoveryIntervalMs;
     next_due_[id] = now + interval;
-    startProbe(pool, backend, std::move(id));
+    startProbe(pool, backend, id);
   }
 }
 
 void BackendProber::startProbe(const config::Pool& pool, const config::Backend& backend,
-                               std::string id) {
+                               const std::string& id) {
   ProbeTarget target;
   target.id = id;
   target.backend = backend;
-  uint64_t timeout_ms = static_cast<uint64_t>(pool.connect_timeout.count());
+  auto timeout_ms = static_cast<uint64_t>(pool.connect_timeout.count());
   if (pool.health) {
     target.websocket = true;
     target.path = pool.health->path;

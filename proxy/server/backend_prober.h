@@ -39,7 +39,7 @@ public:
 private:
   void tick();
   void probePool(const config::Pool& pool, uint64_t now);
-  void startProbe(const config::Pool& pool, const config::Backend& backend, std::string id);
+  void startProbe(const config::Pool& pool, const config::Backend& backend, const std::string& id);
 
   uv_loop_t* loop_;
   SharedState& shared_;

@@ -68,7 +68,7 @@ test-tsan: deps-build $(TSAN_DIR)/CMakeCache.txt
 	cd tests/integration && TSAN_OPTIONS=halt_on_error=1 \
 	  WSGATE_BIN=$(CURDIR)/$(TSAN_DIR)/wsgate WSGATE_ECHO_BIN=$(CURDIR)/$(TSAN_DIR)/tests/echo/wsgate-echo \
 	  node --test --test-concurrency=1 relay.test.mjs metrics.test.mjs status_page.test.mjs \
-	  balancing_workers.test.mjs
+	  balancing_workers.test.mjs health.test.mjs
 
 # Only what running needs: the run packages, then the wsgate and wsgate-echo targets (a new
 # build directory is configured without the tests, so GoogleTest and Benchmark are not needed,

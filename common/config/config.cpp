@@ -99,6 +99,7 @@ std::vector<std::string> acceptedKeys() {
 [[routes]]
 [[pools]]
 [pools.health]
+[pools.rebalance]
 [policies.NAME]
 )toml";
 #if TOML_EXCEPTIONS

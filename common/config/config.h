@@ -92,9 +92,23 @@ struct Listener {
 // Active health checks of a pool: a WebSocket upgrade probe on `path`.
 struct HealthCheck {
   Duration interval = std::chrono::seconds(5); // > 0
-  std::string path = "/";                      // starts with '/'
+  Duration timeout = std::chrono::seconds(2);  // > 0: connect, TLS and the 101 together
+  std::string path = "/";                      // starts with '/'; no spaces or controls
+  std::string host;                            // the probe's Host; "" = the backend's host
   uint32_t unhealthy_after = 3;                // >= 1
   uint32_t healthy_after = 2;                  // >= 1
+};
+
+// Where a pool's backends come from (fleet.cpp).
+enum class Discovery { Static, Dns };
+
+// How long-lived sessions follow the fleet when it changes ([pools.rebalance]).
+struct Rebalance {
+  bool enabled = false;       // shed from overloaded backends when backends are added
+  double tolerance = 0.25;    // 0 to 100: shed above (1 + tolerance) x the fair share
+  uint32_t rate = 10;         // 1 to 10000 closes per second per pool, paced evenly
+  uint16_t close_code = 1012; // always isSendableCloseCode()
+  Duration drain_removed{0};  // 0 = sessions of a removed backend stay until they end
 };
 
 struct Pool {
@@ -108,6 +122,9 @@ struct Pool {
   std::string client_cert;                               // set exactly when client_key is set
   std::string client_key;
   std::optional<HealthCheck> health; // absent = passive only
+  Discovery discovery = Discovery::Static;
+  Duration resolve_interval = std::chrono::seconds(5); // > 0; used with Discovery::Dns
+  Rebalance rebalance;
   // consistent_hash with bounded loads: a backend above this x the mean live sessions is passed
   // over for the next in table order. 0 = unbounded; else > 1.
   double hash_balance_factor = 0;

@@ -70,6 +70,8 @@ void readRoutes(TableReader& root, Config& config, Origins& origins);
 
 // pools.cpp
 void readPools(TableReader& root, Config& config, Origins& origins);
+// fleet.cpp: discovery, resolve_interval and [pools.rebalance] of one pool.
+void readFleet(TableReader& in, Pool& pool);
 
 // policies.cpp
 void readPolicies(TableReader& root, Config& config);

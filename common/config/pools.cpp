@@ -27,18 +27,35 @@ void readBalanceFactor(TableReader& in, double& out) {
   }
 }
 
+// What the probe puts into its request line and Host header: visible ASCII only.
+bool isProbeToken(std::string_view text) {
+  for (const char c : text) {
+    if (c <= ' ' || c == 0x7f) return false;
+  }
+  return true;
+}
+
 void readHealth(TableReader& pool, std::optional<HealthCheck>& out) {
   const toml::table* table = pool.getTable("health");
   if (table == nullptr) return;
   TableReader in(*table, pool.pathOf("health"), pool.errors());
   HealthCheck health;
   in.readDuration("interval", health.interval, DurationRule::Positive);
+  in.readDuration("timeout", health.timeout, DurationRule::Positive);
   std::string path;
   if (const toml::node* node = in.readString("path", path)) {
     if (path.empty() || path.front() != '/') {
       in.error(*node, "path", "must start with '/'");
+    } else if (!isProbeToken(path)) {
+      in.error(*node, "path", "must not contain spaces or control characters");
     } else {
       health.path = std::move(path);
+    }
+  }
+  if (const toml::node* node = in.readString("host", health.host)) {
+    if (!isProbeToken(health.host)) {
+      in.error(*node, "host", "must not contain spaces or control characters");
+      health.host.clear();
     }
   }
   in.readUnsigned("unhealthy_after", health.unhealthy_after, 1, kMaxHealthThreshold);
@@ -143,6 +160,7 @@ void readPool(TableReader& in, Config& config, Origins& origins) {
   in.readDuration("slow_start", pool.slow_start, DurationRule::ZeroAllowed);
   in.readDuration("retry_after", pool.retry_after, DurationRule::Positive);
   readHealth(in, pool.health);
+  readFleet(in, pool);
   config.pools.push_back(std::move(pool));
   origins.pools.push_back(origin);
 }

@@ -17,7 +17,8 @@ BackendHealth::Thresholds BackendHealth::thresholdsFor(const config::Pool& pool)
   return thresholds;
 }
 
-void BackendHealth::recordConnect(const config::Pool& pool, std::string_view backend, bool ok) {
+void BackendHealth::recordConnect(const config::Pool& pool, std::string_view backend, bool ok,
+                                  std::string_view reason) {
   const Thresholds thresholds = thresholdsFor(pool);
   bool went_down = false;
   bool went_up = false;
@@ -51,11 +52,10 @@ void BackendHealth::recordConnect(const config::Pool& pool, std::string_view bac
   if (observer_) observer_(pool.name, backend, went_up);
   Logger& logger = Logger::instance();
   if (went_down) {
-    logger.write(logger.line(log::Level::Warn, "backend_down")
-                     .str("pool", pool.name)
-                     .str("backend", backend)
-                     .unum("failed_connects", failures)
-                     .finish());
+    log::LogLine line = logger.line(log::Level::Warn, "backend_down");
+    line.str("pool", pool.name).str("backend", backend).unum("failed_connects", failures);
+    if (!reason.empty()) line.str("reason", reason);
+    logger.write(line.finish());
   } else {
     logger.write(logger.line(log::Level::Info, "backend_up")
                      .str("pool", pool.name)

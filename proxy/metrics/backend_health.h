@@ -13,8 +13,8 @@
 
 namespace wsgate::proxy::metrics {
 
-// Whether each backend is up, judged from the outcome of connects to it: the sessions' connects
-// (passive) and the recovery probes the main loop sends to backends that are down. A backend is
+// Whether each backend is up, judged from the outcomes of connects to it: the sessions' connects
+// and upgrades (passive) and the probes the main loop sends (BackendProber). A backend is
 // up until `unhealthy_after` connects in a row fail, then down until `healthy_after` connects in
 // a row succeed. The thresholds come from the pool's [pools.health] table, else 3 and 1.
 // Thread-safe; touched once per backend connect, never per frame.
@@ -26,9 +26,11 @@ public:
   };
   static Thresholds thresholdsFor(const config::Pool& pool);
 
-  // Records one connect to `backend` (its metrics::backendLabel) of `pool`. Logs
-  // "backend_down" and "backend_up" when the state changes.
-  void recordConnect(const config::Pool& pool, std::string_view backend, bool ok);
+  // Records one outcome for `backend` (its metrics::backendLabel) of `pool`: a session's connect
+  // or answer, or a probe; `reason` says why it failed. Logs "backend_down" (with the reason of
+  // the last failure) and "backend_up" when the state changes.
+  void recordConnect(const config::Pool& pool, std::string_view backend, bool ok,
+                     std::string_view reason = {});
   bool isUp(std::string_view pool, std::string_view backend) const;
   // Called (outside the lock, on the thread that recorded it) whenever a backend goes down or
   // up; the balancers' run-time state follows through it. Set once, before any connect.

@@ -175,6 +175,10 @@ void addBackends(std::vector<MetricFamily>& out, const Totals& t, const config::
          {label::kPool, label::kBackend}, t.connect_failures);
   addHistograms(out, name::kBackendConnectDuration, "Time to connect to a backend.", {label::kPool},
                 t.connect_duration);
+  addMap(out, name::kSessionsShed,
+         "Sessions closed to move them: from an overloaded backend after the pool grew "
+         "(overload), or from a backend that left the pool (removed).",
+         MetricType::Counter, {label::kPool, label::kReason}, t.shed);
 }
 
 void addServer(std::vector<MetricFamily>& out, const Collector::Sources& s) {

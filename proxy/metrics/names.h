@@ -64,6 +64,7 @@ inline constexpr std::string_view kBackendLiveSessions = "wsgate_backend_live_se
 inline constexpr std::string_view kBackendPicks = "wsgate_backend_picks_total";
 inline constexpr std::string_view kBackendSkips = "wsgate_backend_skips_total";
 inline constexpr std::string_view kBackendWeight = "wsgate_backend_effective_weight";
+inline constexpr std::string_view kSessionsShed = "wsgate_sessions_shed_total";
 } // namespace name
 
 // Label names.

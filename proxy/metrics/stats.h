@@ -100,6 +100,7 @@ struct WorkerStats {
   std::map<std::string, uint64_t> violations;            // kind, offender
   std::map<std::string, uint64_t> backend_active;        // pool, backend (gauge)
   std::map<std::string, uint64_t> connect_failures;      // pool, backend
+  std::map<std::string, uint64_t> shed;                  // pool, reason (overload | removed)
   std::map<std::string, Histogram<12>> connect_duration; // pool
   std::map<std::string, Histogram<12>> session_duration; // route
 };

@@ -46,6 +46,7 @@ void sumWorker(WorkerStats& stats, Totals& t) {
   addAll(t.violations, stats.violations);
   addAll(t.backend_active, stats.backend_active);
   addAll(t.connect_failures, stats.connect_failures);
+  addAll(t.shed, stats.shed);
   addAll(t.connect_duration, stats.connect_duration);
   addAll(t.session_duration, stats.session_duration);
 }
@@ -66,6 +67,8 @@ void seedKnownSeries(const config::Config& config, Totals& t) {
   }
   for (const config::Pool& pool : config.pools) {
     t.connect_duration.try_emplace(pool.name, kLatencyBounds);
+    t.shed.try_emplace(key({pool.name, "overload"}), 0);
+    t.shed.try_emplace(key({pool.name, "removed"}), 0);
     for (const config::Backend& backend : pool.backends) {
       const std::string id = key({pool.name, backendLabel(backend)});
       t.backend_active.try_emplace(id, 0);

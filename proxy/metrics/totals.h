@@ -48,6 +48,7 @@ struct Totals {
   std::map<std::string, uint64_t> violations;
   std::map<std::string, uint64_t> backend_active;
   std::map<std::string, uint64_t> connect_failures;
+  std::map<std::string, uint64_t> shed;
   std::map<std::string, HistogramSum> connect_duration;
   std::map<std::string, HistogramSum> session_duration;
 };

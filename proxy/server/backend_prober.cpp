@@ -1,36 +1,22 @@
 #include "proxy/server/backend_prober.h"
 
+#include "common/config/values.h"
 #include "proxy/metrics/names.h"
 #include "proxy/metrics/stats.h"
-#include "proxy/transport/address.h"
 
 #include <vector>
 
 namespace wsgate::proxy {
+namespace {
 
-// One probe: resolving (for a host name), then connecting. Freed in its handle's close
-// callback, or at once when it never opened a handle.
-struct BackendProber::Probe final : LookupEvents {
-  BackendProber* owner = nullptr;
-  std::string id;
-  std::string pool;
-  std::string backend;
-  uint64_t deadline_ms = 0;
-  Lookup lookup; // a host name, while it resolves
-  uv_tcp_t tcp{};
-  uv_connect_t request{};
-  bool tcp_open = false;
-  bool finished = false;
+// The backend's host as configured ("host:port"): for a backend DNS discovery found, the name
+// it was found under rather than its address.
+std::string hostHeaderOf(const config::Backend& backend) {
+  const config::Parsed<config::Backend> written = config::parseBackend(backend.original);
+  return config::formatAddress(written ? written.value->address : backend.address);
+}
 
-  void onLookup(int status, const addrinfo* result) override {
-    if (status != 0 || result == nullptr) {
-      owner->finish(this, false);
-      delete this;
-      return;
-    }
-    owner->connect(this, result->ai_addr);
-  }
-};
+} // namespace
 
 void BackendProber::start() {
   uv_timer_init(loop_, &timer_);
@@ -38,102 +24,99 @@ void BackendProber::start() {
   started_ = true;
   uv_timer_start(
       &timer_, [](uv_timer_t* handle) { static_cast<BackendProber*>(handle->data)->tick(); },
-      kIntervalMs, kIntervalMs);
+      kTickMs, kTickMs);
 }
 
 void BackendProber::close() {
   if (closed_) return;
   closed_ = true;
   if (started_) uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
-  std::vector<Probe*> probes;
-  for (const auto& [id, probe] : in_flight_)
-    probes.push_back(probe);
-  for (Probe* probe : probes) {
-    if (probe->tcp_open) {
-      uv_close(reinterpret_cast<uv_handle_t*>(&probe->tcp),
-               [](uv_handle_t* handle) { delete static_cast<Probe*>(handle->data); });
-      probe->finished = true;
-    } else {
-      delete probe; // detaches its lookup
-    }
-  }
-  in_flight_.clear();
+  const std::vector<HealthProbe*> probes(live_.begin(), live_.end());
+  for (HealthProbe* probe : probes)
+    probe->cancel();
+  judging_.clear();
 }
 
 void BackendProber::tick() {
   const uint64_t now = uv_now(loop_);
-  // A probe past its deadline fails: closing the handle cancels a connect; a lookup that has
-  // not answered is given up (the resolver may hang far longer than connect_timeout).
-  std::vector<Probe*> late;
-  for (const auto& [id, probe] : in_flight_) {
-    if (now >= probe->deadline_ms && !probe->finished) late.push_back(probe);
-  }
-  for (Probe* probe : late) {
-    const bool resolving = !probe->tcp_open;
-    finish(probe, false);
-    if (resolving) delete probe;
-  }
-  const auto down = shared_.backend_health.downBackends();
-  if (down.empty()) return;
+  const std::vector<HealthProbe*> probes(live_.begin(), live_.end());
+  for (HealthProbe* probe : probes)
+    probe->expire(now); // may end the probe
   const auto config = shared_.config();
-  for (const config::Pool& pool : config->pools) {
-    for (const config::Backend& backend : pool.backends) {
-      std::string label = metrics::backendLabel(backend);
-      std::string id = metrics::key({pool.name, label});
-      if (in_flight_.count(id) != 0) continue;
-      for (const auto& [down_pool, down_backend] : down) {
-        if (down_pool == pool.name && down_backend == label) {
-          startProbe(pool, backend, std::move(id));
-          break;
-        }
-      }
+  if (config != probed_config_) {
+    // Backends that left (reload, DNS) are forgotten.
+    std::set<std::string> listed;
+    for (const config::Pool& pool : config->pools) {
+      for (const config::Backend& backend : pool.backends)
+        listed.insert(metrics::key({pool.name, metrics::backendLabel(backend)}));
     }
+    std::erase_if(next_due_, [&](const auto& entry) { return listed.count(entry.first) == 0; });
+    probed_config_ = config;
+  }
+  for (const config::Pool& pool : config->pools)
+    probePool(pool, now);
+}
+
+void BackendProber::probePool(const config::Pool& pool, uint64_t now) {
+  std::vector<std::pair<std::string, std::string>> down;
+  if (!pool.health) down = shared_.backend_health.downBackends();
+  for (const config::Backend& backend : pool.backends) {
+    const std::string label = metrics::backendLabel(backend);
+    std::string id = metrics::key({pool.name, label});
+    if (judging_.count(id) != 0) continue;
+    if (!pool.health) {
+      bool is_down = false;
+      for (const auto& [down_pool, down_backend] : down)
+        is_down = is_down || (down_pool == pool.name && down_backend == label);
+      if (!is_down) continue;
+    }
+    auto due = next_due_.find(id);
+    if (due != next_due_.end() && now < due->second) continue;
+    const uint64_t interval =
+        pool.health ? static_cast<uint64_t>(pool.health->interval.count()) : kRecoveryIntervalMs;
+    next_due_[id] = now + interval;
+    startProbe(pool, backend, id);
   }
 }
 
 void BackendProber::startProbe(const config::Pool& pool, const config::Backend& backend,
-                               std::string id) {
-  auto* probe = new Probe;
-  probe->owner = this;
-  probe->id = std::move(id);
-  probe->pool = pool.name;
-  probe->backend = metrics::backendLabel(backend);
-  probe->deadline_ms = uv_now(loop_) + static_cast<uint64_t>(pool.connect_timeout.count());
-  in_flight_[probe->id] = probe;
-  sockaddr_storage address{};
-  if (literalSockaddr(backend.address, address)) {
-    connect(probe, reinterpret_cast<const sockaddr*>(&address));
-    return;
+                               const std::string& id) {
+  ProbeTarget target;
+  target.id = id;
+  target.backend = backend;
+  auto timeout_ms = static_cast<uint64_t>(pool.connect_timeout.count());
+  if (pool.health) {
+    target.websocket = true;
+    target.path = pool.health->path;
+    target.host = pool.health->host.empty() ? hostHeaderOf(backend) : pool.health->host;
+    timeout_ms = static_cast<uint64_t>(pool.health->timeout.count());
   }
-  if (probe->lookup.start(loop_, backend.address.host, backend.address.port, *probe) != 0) {
-    finish(probe, false);
-    delete probe;
+  if (backend.tls) {
+    const auto contexts = shared_.tls();
+    target.tls = contexts ? contexts->pool(pool.name) : nullptr;
   }
+  HealthProbe* probe = HealthProbe::create(loop_, buffers_, *this, std::move(target), timeout_ms);
+  judging_[id] = probe;
+  live_.insert(probe);
+  probe->begin();
 }
 
-void BackendProber::connect(Probe* probe, const sockaddr* address) {
-  uv_tcp_init(loop_, &probe->tcp);
-  probe->tcp.data = probe;
-  probe->tcp_open = true;
-  probe->request.data = probe;
-  const int rc =
-      uv_tcp_connect(&probe->request, &probe->tcp, address, [](uv_connect_t* req, int status) {
-        auto* p = static_cast<Probe*>(req->data);
-        if (!p->finished) p->owner->finish(p, status == 0);
-      });
-  if (rc != 0) finish(probe, false);
-}
-
-void BackendProber::finish(Probe* probe, bool ok) {
-  probe->finished = true;
-  in_flight_.erase(probe->id);
+void BackendProber::onProbeVerdict(HealthProbe& probe, bool healthy, const std::string& reason) {
+  judging_.erase(probe.id());
+  if (closed_) return;
+  const std::vector<std::string_view> labels = metrics::splitKey(probe.id());
   const auto config = shared_.config();
   for (const config::Pool& pool : config->pools) {
-    if (pool.name == probe->pool) shared_.backend_health.recordConnect(pool, probe->backend, ok);
+    if (pool.name != labels[0]) continue;
+    shared_.backend_health.recordConnect(pool, labels[1], healthy,
+                                         healthy ? std::string() : "probe: " + reason);
   }
-  if (probe->tcp_open && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&probe->tcp))) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&probe->tcp),
-             [](uv_handle_t* handle) { delete static_cast<Probe*>(handle->data); });
+}
+
+void BackendProber::onProbeGone(HealthProbe& probe) {
+  live_.erase(&probe);
+  if (judging_.count(probe.id()) != 0 && judging_[probe.id()] == &probe) {
+    judging_.erase(probe.id());
   }
 }
 

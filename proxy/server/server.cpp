@@ -371,12 +371,15 @@ void Server::reload() {
   }
   Logger::instance().configure(result.config->log);
   admin_->setLimits(adminLimits(result.config->admin));
-  shared_.setConfig(result.config, std::move(tls));
+  const auto before = shared_.config();
+  const auto loaded = withDiscovered(result.config);
+  shared_.setConfig(loaded, std::move(tls));
   logger.write(logger.line(log::Level::Info, "config_reloaded")
                    .str("config", config_path_)
                    .unum("routes", result.config->routes.size())
                    .unum("pools", result.config->pools.size())
                    .finish());
+  if (rebalancer_) rebalancer_->configChanged(*before, *loaded);
 }
 
 } // namespace wsgate::proxy

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "proxy/balancer/discovery.h"
+#include "proxy/balancer/rebalancer.h"
 #include "proxy/metrics/collector.h"
 #include "proxy/metrics/rates.h"
 #include "proxy/server/admin.h"
@@ -47,6 +49,12 @@ private:
   void startMonitoring(); // once the workers exist: metrics collector, backend probes
   void stopMonitoring();
   void recordReload(bool ok);
+  // DNS discovery and rebalancing (server_fleet.cpp).
+  void startFleet();
+  void stopFleet();
+  // `file` with each DNS pool's backends as last resolved.
+  std::shared_ptr<const config::Config> withDiscovered(std::shared_ptr<const config::Config> file);
+  void onDiscovered(const std::string& pool, std::vector<config::Backend> backends);
   static void onSignalCb(uv_signal_t* handle, int signum);
   // Once a second: warn when open descriptors near the limit (libuv drops connections it
   // cannot accept without telling, so this is where exhaustion becomes visible).
@@ -66,6 +74,8 @@ private:
   metrics::ServerStats stats_;
   std::unique_ptr<metrics::Collector> collector_;
   std::unique_ptr<BackendProber> prober_;
+  std::unique_ptr<Rebalancer> rebalancer_;
+  std::unique_ptr<DnsDiscovery> discovery_;
   metrics::RateWindow rates_;
   uv_timer_t rate_timer_{};
   bool monitoring_ = false;                     // rate_timer_ is open

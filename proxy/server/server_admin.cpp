@@ -199,6 +199,7 @@ void Server::startMonitoring() {
   collector_ = std::make_unique<metrics::Collector>(std::move(sources));
   prober_ = std::make_unique<BackendProber>(&loop_, shared_);
   prober_->start();
+  startFleet();
   // The status page's last minute: a first sample now (all zeros), then one a second.
   start_ms_ = monotonicMillis();
   sampleRates();
@@ -212,6 +213,7 @@ void Server::startMonitoring() {
 
 void Server::stopMonitoring() {
   if (prober_) prober_->close();
+  stopFleet();
   if (monitoring_) {
     monitoring_ = false;
     uv_close(reinterpret_cast<uv_handle_t*>(&rate_timer_), nullptr);

@@ -186,6 +186,7 @@ void Worker::onAsync(uv_async_t* handle) {
   auto* self = static_cast<Worker*>(handle->data);
   const int commands = self->commands_.exchange(0);
   if ((commands & kConnections) != 0) self->answerConnections();
+  if ((commands & kShed) != 0) self->shedSessions();
   if ((commands & kStop) != 0) {
     self->stop();
   } else if ((commands & kDrain) != 0) {

@@ -21,6 +21,14 @@ namespace wsgate::proxy {
 
 class Session;
 
+// Close one open session on `backend` (its metrics label) of `pool` with `code`.
+struct ShedOrder {
+  std::string pool;
+  std::string backend;
+  uint16_t code = 1012;
+  const char* reason = "overload"; // the `reason` label: overload | removed
+};
+
 // One event loop on one thread, with its own SO_REUSEPORT socket for every listener, its own
 // buffer pool, timer wheel and balancers. Sessions never leave the worker that accepted them.
 class Worker {
@@ -43,6 +51,9 @@ public:
   // Thread-safe: the worker answers `request` with its live sessions on its own loop. False
   // when the loop has ended and no answer will come.
   bool requestConnections(const std::shared_ptr<metrics::ConnectionsRequest>& request);
+  // Thread-safe: close one session as `order` says (worker_shed.cpp). False when the loop has
+  // ended.
+  bool requestShed(ShedOrder order);
 
   // For sessions, on this worker's thread.
   uv_loop_t* loop() { return &loop_; }
@@ -63,6 +74,7 @@ private:
   static constexpr int kDrain = 1;
   static constexpr int kStop = 2;
   static constexpr int kConnections = 4;
+  static constexpr int kShed = 8;
   // The lag measurement publishes the largest lateness of the tick timer over this many ticks.
   static constexpr unsigned kLagWindowTicks = 1000 / TimerWheel::kTickMs;
 
@@ -80,6 +92,7 @@ private:
   void stop();
   void maybeFinish();
   void answerConnections();
+  void shedSessions();
   void measureLag();
   static void onAsync(uv_async_t* handle);
   static void onTick(uv_timer_t* handle);
@@ -111,6 +124,7 @@ private:
   std::mutex async_mutex_;
   bool async_open_ = true; // post() may signal async_ (guarded by async_mutex_)
   std::vector<std::shared_ptr<metrics::ConnectionsRequest>> connection_requests_; // async_mutex_
+  std::vector<ShedOrder> shed_orders_;                                            // async_mutex_
   std::atomic<int> commands_{0};
   std::atomic<bool> finished_{false};
   uint64_t accept_errors_ = 0;          // accept failures so far (EMFILE, ENFILE, ...)

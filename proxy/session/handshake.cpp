@@ -363,6 +363,8 @@ void Session::handleResponse() {
   Handshake& hs = *handshake_;
   const http::Response& response = hs.response.response();
   const http::HeaderList& headers = response.headers;
+  recordBackendVerdict(response.status < 500,
+                       "answered " + std::to_string(response.status) + " to an upgrade");
   if (response.status != 101) {
     reject(502,
            "the backend answered " + std::to_string(response.status) + " " + response.reason +

@@ -97,6 +97,8 @@ const char* toString(Termination termination) {
     return "close_timeout";
   case Termination::Shutdown:
     return "shutdown";
+  case Termination::Rebalance:
+    return "rebalance";
   }
   return "unknown";
 }
@@ -609,6 +611,7 @@ void Session::onTimer(int purpose) {
                       ? "connect timeout (no DNS answer for " + picked_->address.host + ")"
                       : std::string("connect timeout"));
     } else if (state_ == State::AwaitingResponse) {
+      recordBackendVerdict(false, "no answer to an upgrade within handshake_timeout");
       reject(504, "the backend did not answer the upgrade within handshake_timeout",
              Termination::BackendTimeout);
     }

@@ -47,6 +47,7 @@ enum class Termination : uint8_t {
   Drain,              // wsgate is shutting down
   CloseTimeout,       // a peer did not finish the close handshake in time
   Shutdown,           // immediate stop
+  Rebalance,          // closed to move it to another backend ([pools.rebalance])
 };
 const char* toString(Termination termination);
 
@@ -78,6 +79,10 @@ public:
   void drain();
   // Close everything now, without close frames.
   void abort();
+  // An open session on backend `backend` (its metrics label) of pool `pool`.
+  bool openOn(std::string_view pool, std::string_view backend) const;
+  // Moves the session: `code` to the client, 1001 to the backend (Termination::Rebalance).
+  void shed(uint16_t code);
   State state() const { return state_; }
   // What /connections shows of this session (session_info.cpp). On the worker's thread.
   metrics::ConnectionInfo describe() const;
@@ -184,6 +189,8 @@ private:
   static const char* rejectReason(int status);
   void recordAccepted();
   void recordConnect(bool ok);
+  // The picked backend's answer to the upgrade, for its health: a 5xx or no answer fails.
+  void recordBackendVerdict(bool ok, std::string_view reason);
   void logConnectFailure();
   void recordOpened();
   void recordViolation(const char* kind, bool client_offended);

@@ -25,7 +25,10 @@ void Session::recordAccepted() {
 void Session::recordConnect(bool ok) {
   metrics::WorkerStats& stats = worker_.stats();
   const double seconds = static_cast<double>(now() - connect_started_ms_) / 1000.0;
-  worker_.shared().backend_health.recordConnect(*pool_, metrics::backendLabel(*picked_), ok);
+  if (!ok) {
+    worker_.shared().backend_health.recordConnect(*pool_, metrics::backendLabel(*picked_), false,
+                                                  handshake_ ? handshake_->last_error : "");
+  }
   std::lock_guard lock(stats.mutex);
   if (ok) {
     stats.connect_duration.try_emplace(pool_->name, metrics::kLatencyBounds)
@@ -34,6 +37,12 @@ void Session::recordConnect(bool ok) {
     ++stats.connect_failures[metrics::key({pool_->name, metrics::backendLabel(*picked_)})];
   }
   if (!ok) logConnectFailure();
+}
+
+void Session::recordBackendVerdict(bool ok, std::string_view reason) {
+  if (picked_ == nullptr) return;
+  worker_.shared().backend_health.recordConnect(*pool_, metrics::backendLabel(*picked_), ok,
+                                                reason);
 }
 
 // One warning per second per worker at most: a backend that is down fails every session's

@@ -53,7 +53,7 @@ weight = 1
 name = "echo"
 backends = ["127.0.0.1:9001"]
   [pools.health]
-  timeout = "1s"
+  retries = 1
 [policies.default]
 max_frame = "1MiB"
 [metrics]
@@ -65,7 +65,7 @@ enabled = true
                 "\"listen\"?)",
                 "bad.toml:11:3: listeners[0].tls.ciphers: unknown key \"ciphers\"",
                 "bad.toml:15:1: routes[0].weight: unknown key \"weight\"",
-                "bad.toml:20:3: pools[0].health.timeout: unknown key \"timeout\"",
+                "bad.toml:20:3: pools[0].health.retries: unknown key \"retries\"",
                 "bad.toml:22:1: policies.default.max_frame: unknown key \"max_frame\"",
                 "bad.toml:23:2: metrics: unknown key \"metrics\"",
             }));

@@ -42,6 +42,7 @@ uint16_t closeCodeFor(ParseError error) {
     return close_code::kNormal;
   case ParseError::InvalidUtf8:
   case ParseError::InvalidCloseReason:
+  case ParseError::InvalidCompressedData:
     return close_code::kInvalidPayload;
   case ParseError::BinaryNotAllowed:
     return close_code::kPolicyViolation;
@@ -87,6 +88,8 @@ const char* reasonFor(ParseError error) {
     return "invalid UTF-8 in text message";
   case ParseError::InvalidCloseReason:
     return "invalid UTF-8 in close reason";
+  case ParseError::InvalidCompressedData:
+    return "invalid compressed data";
   case ParseError::BinaryNotAllowed:
     return "binary messages not allowed";
   case ParseError::FrameTooBig:
@@ -115,7 +118,34 @@ const char* kindOf(ParseError error) {
   }
 }
 
+// Checks inflated output as it comes: the message size, then UTF-8 for text.
+class InflateCheck final : public InflateSink {
+public:
+  explicit InflateCheck(FrameParser& parser) : p_(parser) {}
+  bool onInflated(std::span<const uint8_t> block) override {
+    p_.inflated_size_ += block.size();
+    if (p_.inflated_size_ > p_.options_.max_message_size) {
+      p_.inflate_error_ = ParseError::MessageTooBig;
+      return false;
+    }
+    if (p_.message_opcode_ == Opcode::Text && p_.options_.validate_utf8 && !p_.utf8_.feed(block)) {
+      p_.inflate_error_ = ParseError::InvalidUtf8;
+      return false;
+    }
+    if (p_.sink_ != nullptr) p_.sink_->onInflated(block.size());
+    return true;
+  }
+
+private:
+  FrameParser& p_;
+};
+
+FrameParser::FrameParser(const ParserOptions& options) : options_(options) {
+  if (options_.deflate) options_.allowed_rsv |= kRsv1;
+}
+
 FeedResult FrameParser::fail(ParseError error, std::size_t at) {
+  inflater_.reset(); // a dead stream inflates nothing more
   state_ = State::Failed;
   error_ = error;
   return FeedResult{error, at};
@@ -199,6 +229,11 @@ void FrameParser::beginFrame(const uint8_t* mask) {
       message_opcode_ = frame_.opcode;
       message_size_ = 0;
       utf8_.reset();
+      message_compressed_ = (frame_.rsv & kRsv1) != 0;
+      inflated_size_ = 0;
+      if (message_compressed_ && options_.deflate && !inflater_) {
+        inflater_ = std::make_unique<MessageInflater>(*options_.deflate);
+      }
     }
     message_size_ += frame_.payload_length;
   }
@@ -219,6 +254,42 @@ ParseError FrameParser::checkPayload(std::span<const uint8_t> wire) {
     control_have_ = static_cast<uint8_t>(control_have_ + wire.size());
     return ParseError::None;
   }
+  if (message_compressed_) {
+    // Without a negotiated deflate (RSV1 allowed by another extension) nothing can be checked.
+    return options_.deflate ? inflatePayload(wire) : ParseError::None;
+  }
+  return checkText(wire);
+}
+
+ParseError FrameParser::inflateResult(InflateResult result) const {
+  switch (result) {
+  case InflateResult::Ok:
+    return ParseError::None;
+  case InflateResult::Stopped:
+    return inflate_error_;
+  case InflateResult::Corrupt:
+    return ParseError::InvalidCompressedData;
+  }
+  return ParseError::InvalidCompressedData;
+}
+
+ParseError FrameParser::inflatePayload(std::span<const uint8_t> wire) {
+  InflateCheck check(*this);
+  if (!frame_.masked) return inflateResult(inflater_->feed(wire, check));
+  std::array<uint8_t, 4096> scratch;
+  std::size_t offset = payload_seen_ & 3;
+  while (!wire.empty()) {
+    const std::size_t n = std::min(wire.size(), scratch.size());
+    offset = unmaskCopy(wire.first(n), scratch.data(), frame_.mask, offset);
+    const ParseError e = inflateResult(
+        inflater_->feed(std::span<const uint8_t>(scratch.data(), n), check));
+    if (e != ParseError::None) return e;
+    wire = wire.subspan(n);
+  }
+  return ParseError::None;
+}
+
+ParseError FrameParser::checkText(std::span<const uint8_t> wire) {
   if (message_opcode_ != Opcode::Text || !options_.validate_utf8) return ParseError::None;
   if (!frame_.masked) return utf8_.feed(wire) ? ParseError::None : ParseError::InvalidUtf8;
   // Unmask into a small scratch buffer a block at a time; the wire bytes stay untouched.
@@ -249,7 +320,15 @@ ParseError FrameParser::finishFrame() {
   }
   if (isControl(frame_.opcode) || !frame_.fin) return ParseError::None;
   const bool text = message_opcode_ == Opcode::Text;
+  if (message_compressed_ && options_.deflate) {
+    InflateCheck check(*this);
+    if (const ParseError e = inflateResult(inflater_->endMessage(check)); e != ParseError::None) {
+      return e;
+    }
+    if (!inflater_->holdsState()) inflater_.reset();
+  }
   message_opcode_ = Opcode::Continuation;
+  message_compressed_ = false;
   if (text && options_.validate_utf8 && !utf8_.finish()) return ParseError::InvalidUtf8;
   return ParseError::None;
 }
@@ -270,6 +349,7 @@ FeedResult FrameParser::endFrame(FrameSink& sink, std::size_t end) {
 
 FeedResult FrameParser::feed(std::span<const uint8_t> chunk, FrameSink& sink) {
   if (state_ == State::Failed) return FeedResult{error_, 0};
+  sink_ = &sink;
   const uint8_t* data = chunk.data();
   const std::size_t size = chunk.size();
   std::size_t pos = 0;

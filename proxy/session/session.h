@@ -2,6 +2,7 @@
 
 #include "common/config/config.h"
 #include "common/http/parser.h"
+#include "common/ws/deflate_params.h"
 #include "common/ws/frame_parser.h"
 #include "proxy/core/timer_wheel.h"
 #include "proxy/metrics/connections.h"
@@ -214,6 +215,7 @@ private:
     std::string target; // the normalised origin-form target forwarded to the backend
     std::string host;   // Host, or the authority of an absolute-form target
     std::vector<std::string> offered_protocols;
+    std::vector<ws::DeflateParams> deflate_offers; // the client's well-formed offers, forwarded
     std::vector<uint8_t> early_client; // frames the client sent before the 101
     std::vector<bool> tried;
     std::size_t backend_index = 0;
@@ -229,6 +231,8 @@ private:
   // handshake failed.
   std::unique_ptr<std::string> protocol_;
   std::unique_ptr<std::string> error_;
+  // permessage-deflate as the backend's 101 negotiated it; unset: no compression.
+  std::optional<ws::DeflateSession> deflate_;
 
   std::array<TimerEntry, kTimerEntries> timers_{};
   uint64_t started_ms_ = 0;

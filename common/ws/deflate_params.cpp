@@ -187,8 +187,7 @@ std::string keepDeflateOffers(std::string_view value, std::vector<DeflateParams>
   return kept;
 }
 
-DeflateAnswer checkDeflateAnswer(std::string_view value,
-                                 const std::vector<DeflateParams>& offers) {
+DeflateAnswer checkDeflateAnswer(std::string_view value, const std::vector<DeflateParams>& offers) {
   DeflateAnswer out;
   const auto fail = [&out](DeflateAnswerError error, std::string reason) {
     out.error = error;

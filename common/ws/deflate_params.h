@@ -45,8 +45,8 @@ std::string keepDeflateOffers(std::string_view value, std::vector<DeflateParams>
 // Why an answer is refused (DeflateAnswer::error).
 enum class DeflateAnswerError : uint8_t {
   None,
-  Malformed,       // not a valid extension list, or a parameter or value RFC 7692 does not allow
-  NotOffered,      // an extension the client did not offer, or more than one
+  Malformed,  // not a valid extension list, or a parameter or value RFC 7692 does not allow
+  NotOffered, // an extension the client did not offer, or more than one
   InconsistentWithOffer, // parameters no offer allows (RFC 7692 section 7.1)
 };
 

@@ -281,8 +281,8 @@ ParseError FrameParser::inflatePayload(std::span<const uint8_t> wire) {
   while (!wire.empty()) {
     const std::size_t n = std::min(wire.size(), scratch.size());
     offset = unmaskCopy(wire.first(n), scratch.data(), frame_.mask, offset);
-    const ParseError e = inflateResult(
-        inflater_->feed(std::span<const uint8_t>(scratch.data(), n), check));
+    const ParseError e =
+        inflateResult(inflater_->feed(std::span<const uint8_t>(scratch.data(), n), check));
     if (e != ParseError::None) return e;
     wire = wire.subspan(n);
   }

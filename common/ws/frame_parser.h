@@ -143,10 +143,10 @@ private:
   uint64_t payload_seen_ = 0; // payload bytes of the current frame already passed
   uint64_t message_size_ = 0; // payload bytes of the current message so far
   Opcode message_opcode_ = Opcode::Continuation; // Text/Binary while a message is open
-  bool message_compressed_ = false; // the open message had RSV1 on its first frame
-  uint64_t inflated_size_ = 0;      // inflated bytes of the open compressed message
-  ParseError inflate_error_ = ParseError::None; // why the inflate sink stopped
-  FrameSink* sink_ = nullptr; // the sink of the running feed() (for onInflated)
+  bool message_compressed_ = false;              // the open message had RSV1 on its first frame
+  uint64_t inflated_size_ = 0;                   // inflated bytes of the open compressed message
+  ParseError inflate_error_ = ParseError::None;  // why the inflate sink stopped
+  FrameSink* sink_ = nullptr;                    // the sink of the running feed() (for onInflated)
   // Created with the first compressed message; it frees its zlib state when it may.
   std::unique_ptr<MessageInflater> inflater_;
   friend class InflateCheck;

@@ -47,8 +47,7 @@ inline constexpr std::string_view kMessages = "wsgate_messages_total";
 inline constexpr std::string_view kPayloadBytes = "wsgate_payload_bytes_total";
 // permessage-deflate: compressed messages, their payload bytes on the wire and inflated.
 inline constexpr std::string_view kCompressedMessages = "wsgate_compressed_messages_total";
-inline constexpr std::string_view kCompressedPayloadBytes =
-    "wsgate_compressed_payload_bytes_total";
+inline constexpr std::string_view kCompressedPayloadBytes = "wsgate_compressed_payload_bytes_total";
 inline constexpr std::string_view kInflatedBytes = "wsgate_inflated_bytes_total";
 // Closes and policy.
 inline constexpr std::string_view kCloses = "wsgate_closes_total";

@@ -2,12 +2,11 @@
 // backend connection, the forwarded request and the backend's 101.
 #include "common/ws/handshake.h"
 
-#include "common/ws/deflate_params.h"
-
 #include "common/config/routing.h"
 #include "common/http/error_response.h"
 #include "common/http/headers.h"
 #include "common/http/target.h"
+#include "common/ws/deflate_params.h"
 #include "proxy/metrics/names.h"
 #include "proxy/server/worker.h"
 #include "proxy/session/session.h"

@@ -62,8 +62,8 @@ TEST(DeflateAnswer, EveryParameterCombination) {
   for (int bits = 8; bits <= 15; ++bits) {
     for (int flags = 0; flags < 4; ++flags) {
       const std::string b = std::to_string(bits);
-      std::string response = "permessage-deflate; server_max_window_bits=" + b +
-                             "; client_max_window_bits=" + b;
+      std::string response =
+          "permessage-deflate; server_max_window_bits=" + b + "; client_max_window_bits=" + b;
       if ((flags & 1) != 0) response += "; server_no_context_takeover";
       if ((flags & 2) != 0) response += "; client_no_context_takeover";
       SCOPED_TRACE(response);
@@ -121,8 +121,9 @@ TEST(DeflateAnswer, Refusals) {
        "unknown parameter 'foo'"},
       {"permessage-deflate", "permessage-deflate; server_no_context_takeover=1",
        DeflateAnswerError::Malformed, "takes no value"},
-      {"permessage-deflate", "permessage-deflate; server_no_context_takeover; "
-                             "server_no_context_takeover",
+      {"permessage-deflate",
+       "permessage-deflate; server_no_context_takeover; "
+       "server_no_context_takeover",
        DeflateAnswerError::Malformed, "appears twice"},
       {"permessage-deflate", "permessage-deflate; server_max_window_bits=7",
        DeflateAnswerError::Malformed, "8-15"},
@@ -174,8 +175,8 @@ TEST(DeflateAnswer, EverySplitPoint) {
     if (i < offer.size() && offer[i] == ',') {
       // Two header fields joined: the same offers.
       std::vector<DeflateParams> joined;
-      const std::string kept = keepDeflateOffers(
-          offer.substr(0, i) + ", " + offer.substr(i + 1), joined);
+      const std::string kept =
+          keepDeflateOffers(offer.substr(0, i) + ", " + offer.substr(i + 1), joined);
       EXPECT_EQ(joined.size(), whole.size()) << "split at " << i;
       EXPECT_EQ(kept, keepDeflateOffers(offer, prefix)) << "split at " << i;
     }

@@ -46,8 +46,7 @@ private:
   bool reset_;
 };
 
-Bytes frame(Opcode op, const Bytes& payload, bool fin = true, bool masked = true,
-            uint8_t rsv = 0) {
+Bytes frame(Opcode op, const Bytes& payload, bool fin = true, bool masked = true, uint8_t rsv = 0) {
   Bytes out(kMaxFrameHeader + payload.size());
   const std::size_t n =
       writeFrameHeader(out.data(), fin, op, payload.size(), masked ? &kKey : nullptr);
@@ -81,16 +80,16 @@ public:
   uint64_t inflated = 0;
 };
 
-struct Run {
+struct Outcome {
   ParseError error = ParseError::None;
   int messages = 0;
   uint64_t inflated = 0;
 };
 
-Run feedChunks(const Bytes& in, const ParserOptions& o, const std::vector<std::size_t>& cuts) {
+Outcome feedChunks(const Bytes& in, const ParserOptions& o, const std::vector<std::size_t>& cuts) {
   FrameParser p(o);
   Counting sink;
-  Run run;
+  Outcome run;
   std::size_t start = 0;
   std::vector<std::size_t> bounds = cuts;
   bounds.push_back(in.size());
@@ -108,25 +107,26 @@ Run feedChunks(const Bytes& in, const ParserOptions& o, const std::vector<std::s
 }
 
 // Whole, byte by byte and split in two at every point: all runs must agree.
-Run parseAllWays(const Bytes& in, const ParserOptions& o) {
-  const Run whole = feedChunks(in, o, {});
+Outcome parseAllWays(const Bytes& in, const ParserOptions& o) {
+  const Outcome whole = feedChunks(in, o, {});
   std::vector<std::size_t> every;
   for (std::size_t i = 1; i < in.size(); ++i)
     every.push_back(i);
-  const Run bytewise = feedChunks(in, o, every);
+  const Outcome bytewise = feedChunks(in, o, every);
   EXPECT_EQ(bytewise.error, whole.error);
   EXPECT_EQ(bytewise.messages, whole.messages);
   for (std::size_t i = 1; i < in.size(); ++i) {
-    const Run split = feedChunks(in, o, {i});
+    const Outcome split = feedChunks(in, o, {i});
     EXPECT_EQ(split.error, whole.error) << "split at " << i;
     EXPECT_EQ(split.messages, whole.messages) << "split at " << i;
-    if (whole.error == ParseError::None) EXPECT_EQ(split.inflated, whole.inflated);
+    if (whole.error == ParseError::None) {
+      EXPECT_EQ(split.inflated, whole.inflated);
+    }
   }
   return whole;
 }
 
-ParserOptions deflateOptions(uint8_t bits = 15, bool no_context = false,
-                             Role peer = Role::Client) {
+ParserOptions deflateOptions(uint8_t bits = 15, bool no_context = false, Role peer = Role::Client) {
   ParserOptions o;
   o.peer = peer;
   o.deflate = DeflateDirection{bits, no_context};
@@ -145,8 +145,8 @@ TEST(Inflate, EveryWindowAndContextModeBothRoles) {
         Bytes in;
         for (int i = 0; i < 3; ++i)
           append(in, frame(Opcode::Text, c.compress(kText), true, peer == Role::Client, 4));
-        const Run run = parseAllWays(
-            in, deflateOptions(static_cast<uint8_t>(bits), no_context, peer));
+        const Outcome run =
+            parseAllWays(in, deflateOptions(static_cast<uint8_t>(bits), no_context, peer));
         EXPECT_EQ(run.error, ParseError::None);
         EXPECT_EQ(run.messages, 3);
         EXPECT_EQ(run.inflated, 3 * kText.size());
@@ -166,12 +166,11 @@ TEST(Inflate, ContextTakeoverAcrossHundredMessages) {
   }
   // Later messages are mostly back-references into earlier ones.
   EXPECT_LT(wire, 100 * kText.size() / 5);
-  const Run run = feedChunks(in, deflateOptions(15, false), {});
+  const Outcome run = feedChunks(in, deflateOptions(15, false), {});
   EXPECT_EQ(run.error, ParseError::None);
   EXPECT_EQ(run.messages, 100);
   // A receiver that drops its window between messages cannot inflate them.
-  EXPECT_EQ(feedChunks(in, deflateOptions(15, true), {}).error,
-            ParseError::InvalidCompressedData);
+  EXPECT_EQ(feedChunks(in, deflateOptions(15, true), {}).error, ParseError::InvalidCompressedData);
 }
 
 TEST(Inflate, FragmentedCompressedMessageWithPingAtEverySplit) {
@@ -183,7 +182,7 @@ TEST(Inflate, FragmentedCompressedMessageWithPingAtEverySplit) {
   append(in, frame(Opcode::Continuation, Bytes(z.begin() + third, z.begin() + 2 * third), false));
   append(in, frame(Opcode::Continuation, Bytes(z.begin() + 2 * third, z.end()), true));
   append(in, frame(Opcode::Text, bytes("plain text after it")));
-  const Run run = parseAllWays(in, deflateOptions());
+  const Outcome run = parseAllWays(in, deflateOptions());
   EXPECT_EQ(run.error, ParseError::None);
   EXPECT_EQ(run.messages, 2);
   EXPECT_EQ(run.inflated, kText.size());
@@ -212,9 +211,8 @@ TEST(Inflate, Rsv1OnlyOnFirstFrameOfANegotiatedMessage) {
 TEST(Inflate, InvalidUtf8InsideCompressedText) {
   for (const Role peer : {Role::Client, Role::Server}) {
     Compressor c(15, true);
-    const Bytes in =
-        frame(Opcode::Text, c.compress("valid start \xc3\x28 then bad"), true,
-              peer == Role::Client, 4);
+    const Bytes in = frame(Opcode::Text, c.compress("valid start \xc3\x28 then bad"), true,
+                           peer == Role::Client, 4);
     EXPECT_EQ(parseAllWays(in, deflateOptions(15, true, peer)).error, ParseError::InvalidUtf8);
   }
   // A sequence cut by the message end.
@@ -278,7 +276,7 @@ TEST(Inflate, BombStopsAtTheLimit) {
 
 TEST(Inflate, CorruptDataIs1007) {
   const Bytes garbage{0xff, 0xff, 0xff, 0xff, 0x00, 0x12};
-  const Run run = parseAllWays(frame(Opcode::Binary, garbage, true, true, 4), deflateOptions());
+  const Outcome run = parseAllWays(frame(Opcode::Binary, garbage, true, true, 4), deflateOptions());
   EXPECT_EQ(run.error, ParseError::InvalidCompressedData);
   EXPECT_EQ(closeCodeFor(ParseError::InvalidCompressedData), 1007);
 }
@@ -308,8 +306,8 @@ TEST(Inflate, StateIsHeldOnlyWhileNeeded) {
 
 TEST(Inflate, EmptyCompressedMessage) {
   Compressor c(15, true);
-  const Run run = parseAllWays(frame(Opcode::Text, c.compress(""), true, true, 4),
-                               deflateOptions());
+  const Outcome run =
+      parseAllWays(frame(Opcode::Text, c.compress(""), true, true, 4), deflateOptions());
   EXPECT_EQ(run.error, ParseError::None);
   EXPECT_EQ(run.messages, 1);
   // RFC 7692 section 7.2.3.6: an empty payload with RSV1 is an empty message too.

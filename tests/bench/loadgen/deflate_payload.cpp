@@ -10,9 +10,9 @@ namespace wsgate::bench {
 
 std::vector<uint8_t> makeJsonPayload(uint64_t size) {
   static constexpr std::array<std::string_view, 20> kWords{
-      "alpha", "bravo", "charlie", "delta",    "echo",  "foxtrot", "golf",
-      "hotel", "india", "juliet",  "kilo",     "lima",  "mike",    "november",
-      "oscar", "papa",  "quebec",  "romeo",    "sierra", "tango"};
+      "alpha", "bravo", "charlie", "delta", "echo",   "foxtrot", "golf",
+      "hotel", "india", "juliet",  "kilo",  "lima",   "mike",    "november",
+      "oscar", "papa",  "quebec",  "romeo", "sierra", "tango"};
   std::vector<uint8_t> out;
   out.reserve(size + 128);
   uint64_t x = 1;
@@ -20,13 +20,12 @@ std::vector<uint8_t> makeJsonPayload(uint64_t size) {
     x = x * 6364136223846793005ULL + 1442695040888963407ULL;
     const uint64_t r = x >> 33;
     char record[128];
-    const int n = std::snprintf(record, sizeof record,
-                                "{\"id\":%llu,\"user\":\"%s\",\"price\":%llu.%02llu,\"tag\":\"%s\"},",
-                                static_cast<unsigned long long>(r % 1000000),
-                                kWords[(r >> 20) % kWords.size()].data(),
-                                static_cast<unsigned long long>((r >> 8) % 10000),
-                                static_cast<unsigned long long>(r % 100),
-                                kWords[(r >> 3) % kWords.size()].data());
+    const int n = std::snprintf(
+        record, sizeof record,
+        "{\"id\":%llu,\"user\":\"%s\",\"price\":%llu.%02llu,\"tag\":\"%s\"},",
+        static_cast<unsigned long long>(r % 1000000), kWords[(r >> 20) % kWords.size()].data(),
+        static_cast<unsigned long long>((r >> 8) % 10000), static_cast<unsigned long long>(r % 100),
+        kWords[(r >> 3) % kWords.size()].data());
     out.insert(out.end(), record, record + n);
   }
   out.resize(size);

@@ -125,14 +125,12 @@ bool applyValue(std::string_view name, std::string_view value, Options& o) {
   if (name == "--watch-pid") return parsePids(value, o.watch_pids);
   if (name == "--content") {
     if (value != "ascii" && value != "utf8" && value != "json") return false;
-    o.content = value == "ascii" ? Content::Ascii
-                : value == "utf8" ? Content::Utf8
-                                  : Content::Json;
+    o.content = value == "ascii" ? Content::Ascii : value == "utf8" ? Content::Utf8 : Content::Json;
     return true;
   }
   if (name == "--deflate") {
     if (value != "off" && value != "takeover" && value != "no-context") return false;
-    o.deflate = value == "off" ? Deflate::Off
+    o.deflate = value == "off"        ? Deflate::Off
                 : value == "takeover" ? Deflate::Takeover
                                       : Deflate::NoContext;
     return true;
@@ -157,8 +155,8 @@ bool applyValue(std::string_view name, std::string_view value, Options& o) {
 bool takesValue(std::string_view name) {
   for (const std::string_view known :
        {"--mode", "--host", "--port", "--path", "--connections", "--size", "--pipeline",
-        "--content", "--deflate", "--duration", "--warmup", "--flood-bytes", "--connect-concurrency",
-        "--watch-pid", "--label", "--sni"}) {
+        "--content", "--deflate", "--duration", "--warmup", "--flood-bytes",
+        "--connect-concurrency", "--watch-pid", "--label", "--sni"}) {
     if (name == known) return true;
   }
   return false;

@@ -1,5 +1,6 @@
 // libFuzzer target for the streaming frame parser. The first byte picks the options, the
-// second the chunk size (bit 5 of the first: permessage-deflate); the rest is the frame stream. Invariants are checked with abort().
+// second the chunk size (bit 5 of the first: permessage-deflate); the rest is the frame stream.
+// Invariants are checked with abort().
 #include "common/ws/frame_parser.h"
 
 #include <cstddef>

@@ -121,23 +121,25 @@ const char* kindOf(ParseError error) {
 // Checks inflated output as it comes: the message size, then UTF-8 for text.
 class InflateCheck final : public InflateSink {
 public:
-  explicit InflateCheck(FrameParser& parser) : p_(parser) {}
+  InflateCheck(FrameParser& parser, FrameSink& sink) : p_(parser), sink_(sink) {}
   bool onInflated(std::span<const uint8_t> block) override {
-    p_.inflated_size_ += block.size();
-    if (p_.inflated_size_ > p_.options_.max_message_size) {
-      p_.inflate_error_ = ParseError::MessageTooBig;
+    FrameParser::Inflate& in = *p_.inflate_;
+    in.inflated_size += block.size();
+    if (in.inflated_size > p_.options_.max_message_size) {
+      in.error = ParseError::MessageTooBig;
       return false;
     }
     if (p_.message_opcode_ == Opcode::Text && p_.options_.validate_utf8 && !p_.utf8_.feed(block)) {
-      p_.inflate_error_ = ParseError::InvalidUtf8;
+      in.error = ParseError::InvalidUtf8;
       return false;
     }
-    if (p_.sink_ != nullptr) p_.sink_->onInflated(block.size());
+    sink_.onInflated(block.size());
     return true;
   }
 
 private:
   FrameParser& p_;
+  FrameSink& sink_;
 };
 
 FrameParser::FrameParser(const ParserOptions& options) : options_(options) {
@@ -145,7 +147,7 @@ FrameParser::FrameParser(const ParserOptions& options) : options_(options) {
 }
 
 FeedResult FrameParser::fail(ParseError error, std::size_t at) {
-  inflater_.reset(); // a dead stream inflates nothing more
+  inflate_.reset(); // a dead stream inflates nothing more
   state_ = State::Failed;
   error_ = error;
   return FeedResult{error, at};
@@ -230,9 +232,9 @@ void FrameParser::beginFrame(const uint8_t* mask) {
       message_size_ = 0;
       utf8_.reset();
       message_compressed_ = (frame_.rsv & kRsv1) != 0;
-      inflated_size_ = 0;
-      if (message_compressed_ && options_.deflate && !inflater_) {
-        inflater_ = std::make_unique<MessageInflater>(*options_.deflate);
+      if (message_compressed_ && options_.deflate) {
+        if (!inflate_) inflate_ = std::make_unique<Inflate>(*options_.deflate);
+        inflate_->inflated_size = 0;
       }
     }
     message_size_ += frame_.payload_length;
@@ -243,7 +245,7 @@ uint8_t* FrameParser::controlBuffer() {
   return control_spill_ ? control_spill_.get() : tControlScratch.data();
 }
 
-ParseError FrameParser::checkPayload(std::span<const uint8_t> wire) {
+ParseError FrameParser::checkPayload(std::span<const uint8_t> wire, FrameSink& sink) {
   if (isControl(frame_.opcode)) {
     uint8_t* out = controlBuffer() + control_have_;
     if (frame_.masked) {
@@ -256,7 +258,7 @@ ParseError FrameParser::checkPayload(std::span<const uint8_t> wire) {
   }
   if (message_compressed_) {
     // Without a negotiated deflate (RSV1 allowed by another extension) nothing can be checked.
-    return options_.deflate ? inflatePayload(wire) : ParseError::None;
+    return options_.deflate ? inflatePayload(wire, sink) : ParseError::None;
   }
   return checkText(wire);
 }
@@ -266,23 +268,23 @@ ParseError FrameParser::inflateResult(InflateResult result) const {
   case InflateResult::Ok:
     return ParseError::None;
   case InflateResult::Stopped:
-    return inflate_error_;
+    return inflate_->error;
   case InflateResult::Corrupt:
     return ParseError::InvalidCompressedData;
   }
   return ParseError::InvalidCompressedData;
 }
 
-ParseError FrameParser::inflatePayload(std::span<const uint8_t> wire) {
-  InflateCheck check(*this);
-  if (!frame_.masked) return inflateResult(inflater_->feed(wire, check));
+ParseError FrameParser::inflatePayload(std::span<const uint8_t> wire, FrameSink& sink) {
+  InflateCheck check(*this, sink);
+  if (!frame_.masked) return inflateResult(inflate_->inflater.feed(wire, check));
   std::array<uint8_t, 4096> scratch;
   std::size_t offset = payload_seen_ & 3;
   while (!wire.empty()) {
     const std::size_t n = std::min(wire.size(), scratch.size());
     offset = unmaskCopy(wire.first(n), scratch.data(), frame_.mask, offset);
     const ParseError e =
-        inflateResult(inflater_->feed(std::span<const uint8_t>(scratch.data(), n), check));
+        inflateResult(inflate_->inflater.feed(std::span<const uint8_t>(scratch.data(), n), check));
     if (e != ParseError::None) return e;
     wire = wire.subspan(n);
   }
@@ -304,7 +306,7 @@ ParseError FrameParser::checkText(std::span<const uint8_t> wire) {
   return ParseError::None;
 }
 
-ParseError FrameParser::finishFrame() {
+ParseError FrameParser::finishFrame(FrameSink& sink) {
   if (frame_.opcode == Opcode::Close) {
     ClosePayload close;
     switch (parseClosePayload(std::span<const uint8_t>(controlBuffer(), control_have_), close)) {
@@ -321,11 +323,12 @@ ParseError FrameParser::finishFrame() {
   if (isControl(frame_.opcode) || !frame_.fin) return ParseError::None;
   const bool text = message_opcode_ == Opcode::Text;
   if (message_compressed_ && options_.deflate) {
-    InflateCheck check(*this);
-    if (const ParseError e = inflateResult(inflater_->endMessage(check)); e != ParseError::None) {
+    InflateCheck check(*this, sink);
+    if (const ParseError e = inflateResult(inflate_->inflater.endMessage(check));
+        e != ParseError::None) {
       return e;
     }
-    if (!inflater_->holdsState()) inflater_.reset();
+    if (!inflate_->inflater.holdsState()) inflate_.reset();
   }
   message_opcode_ = Opcode::Continuation;
   message_compressed_ = false;
@@ -334,7 +337,7 @@ ParseError FrameParser::finishFrame() {
 }
 
 FeedResult FrameParser::endFrame(FrameSink& sink, std::size_t end) {
-  if (const ParseError error = finishFrame(); error != ParseError::None) {
+  if (const ParseError error = finishFrame(sink); error != ParseError::None) {
     return fail(error, end == 0 ? 0 : end - 1);
   }
   const bool control = isControl(frame_.opcode);
@@ -349,7 +352,6 @@ FeedResult FrameParser::endFrame(FrameSink& sink, std::size_t end) {
 
 FeedResult FrameParser::feed(std::span<const uint8_t> chunk, FrameSink& sink) {
   if (state_ == State::Failed) return FeedResult{error_, 0};
-  sink_ = &sink;
   const uint8_t* data = chunk.data();
   const std::size_t size = chunk.size();
   std::size_t pos = 0;
@@ -408,7 +410,7 @@ FeedResult FrameParser::feed(std::span<const uint8_t> chunk, FrameSink& sink) {
     const std::size_t take =
         static_cast<std::size_t>(std::min<uint64_t>(payload_left_, size - pos));
     const std::span<const uint8_t> wire(data + pos, take);
-    if (const ParseError e = checkPayload(wire); e != ParseError::None) {
+    if (const ParseError e = checkPayload(wire, sink); e != ParseError::None) {
       return fail(e, pos + take - 1);
     }
     if (!isControl(frame_.opcode)) sink.onPayload(frame_, wire);

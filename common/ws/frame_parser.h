@@ -110,7 +110,7 @@ public:
   ParseError error() const { return error_; }
   const ParserOptions& options() const { return options_; }
   // True while this direction holds inflate state (see MessageInflater).
-  bool holdsInflateState() const { return inflater_ && inflater_->holdsState(); }
+  bool holdsInflateState() const { return inflate_ && inflate_->inflater.holdsState(); }
 
 private:
   // Header: collecting the 2..14 header bytes (header_ holds header_have_ of them).
@@ -127,10 +127,10 @@ private:
   ParseError checkLength(const uint8_t* bytes);
   // Starts the payload of the frame in frame_, whose mask key (if any) is at `mask`.
   void beginFrame(const uint8_t* mask);
-  ParseError checkPayload(std::span<const uint8_t> wire);
-  ParseError finishFrame();
+  ParseError checkPayload(std::span<const uint8_t> wire, FrameSink& sink);
+  ParseError finishFrame(FrameSink& sink);
   // Inflates wire bytes of the compressed message (unmasking a copy first) and checks the output.
-  ParseError inflatePayload(std::span<const uint8_t> wire);
+  ParseError inflatePayload(std::span<const uint8_t> wire, FrameSink& sink);
   ParseError inflateResult(InflateResult result) const;
   ParseError checkText(std::span<const uint8_t> wire);
   FeedResult endFrame(FrameSink& sink, std::size_t end);
@@ -143,13 +143,7 @@ private:
   uint64_t payload_seen_ = 0; // payload bytes of the current frame already passed
   uint64_t message_size_ = 0; // payload bytes of the current message so far
   Opcode message_opcode_ = Opcode::Continuation; // Text/Binary while a message is open
-  bool message_compressed_ = false;              // the open message had RSV1 on its first frame
-  uint64_t inflated_size_ = 0;                   // inflated bytes of the open compressed message
-  ParseError inflate_error_ = ParseError::None;  // why the inflate sink stopped
-  FrameSink* sink_ = nullptr;                    // the sink of the running feed() (for onInflated)
-  // Created with the first compressed message; it frees its zlib state when it may.
-  std::unique_ptr<MessageInflater> inflater_;
-  friend class InflateCheck;
+  bool message_compressed_ = false; // the open message had RSV1 on its first frame
   Utf8Validator utf8_;
   std::array<uint8_t, kMaxFrameHeader> header_{};
   uint8_t header_have_ = 0;
@@ -159,6 +153,16 @@ private:
   // holds no control buffer.
   std::unique_ptr<uint8_t[]> control_spill_;
   uint8_t* controlBuffer();
+  // The inflate side, allocated with the first compressed message and kept only while its
+  // inflater holds zlib state (context takeover), so idle parsers carry one null pointer.
+  struct Inflate {
+    explicit Inflate(const DeflateDirection& params) : inflater(params) {}
+    MessageInflater inflater;
+    uint64_t inflated_size = 0;          // inflated bytes of the open compressed message
+    ParseError error = ParseError::None; // why the check stopped inflating
+  };
+  std::unique_ptr<Inflate> inflate_;
+  friend class InflateCheck;
 };
 
 } // namespace wsgate::ws

@@ -199,6 +199,7 @@ private:
   bool counted_ = false;    // holds a slot of server.max_connections
   bool ip_counted_ = false; // holds a slot of max_connections_per_ip for clientIp()
   bool awaiting_pong_ = false;
+  bool compressed_ = false; // the 101 negotiated permessage-deflate (for the access log)
   int http_status_ = 0;
   int open_handles_ = 0;
 
@@ -216,6 +217,7 @@ private:
     std::string host;   // Host, or the authority of an absolute-form target
     std::vector<std::string> offered_protocols;
     std::vector<ws::DeflateParams> deflate_offers; // the client's well-formed offers, forwarded
+    std::optional<ws::DeflateSession> deflate;     // what the backend's 101 negotiated
     std::vector<uint8_t> early_client; // frames the client sent before the 101
     std::vector<bool> tried;
     std::size_t backend_index = 0;
@@ -231,8 +233,6 @@ private:
   // handshake failed.
   std::unique_ptr<std::string> protocol_;
   std::unique_ptr<std::string> error_;
-  // permessage-deflate as the backend's 101 negotiated it; unset: no compression.
-  std::optional<ws::DeflateSession> deflate_;
 
   std::array<TimerEntry, kTimerEntries> timers_{};
   uint64_t started_ms_ = 0;

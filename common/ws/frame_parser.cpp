@@ -19,7 +19,7 @@ constexpr uint8_t kLen16 = 126;
 constexpr uint8_t kLen64 = 127;
 constexpr uint8_t kRsv1 = 0x4;
 
-// See FrameParser::control_spill_. One per thread: parsers on one thread never feed at once.
+// See FrameParser::Extra. One per thread: parsers on one thread never feed at once.
 thread_local std::array<uint8_t, kMaxControlPayload> tControlScratch;
 
 bool isKnownOpcode(uint8_t op) {
@@ -123,7 +123,7 @@ class InflateCheck final : public InflateSink {
 public:
   InflateCheck(FrameParser& parser, FrameSink& sink) : p_(parser), sink_(sink) {}
   bool onInflated(std::span<const uint8_t> block) override {
-    FrameParser::Inflate& in = *p_.inflate_;
+    FrameParser::Inflate& in = p_.inflate();
     in.inflated_size += block.size();
     if (in.inflated_size > p_.options_.max_message_size) {
       in.error = ParseError::MessageTooBig;
@@ -147,7 +147,7 @@ FrameParser::FrameParser(const ParserOptions& options) : options_(options) {
 }
 
 FeedResult FrameParser::fail(ParseError error, std::size_t at) {
-  inflate_.reset(); // a dead stream inflates nothing more
+  extra_.reset(); // a dead stream inflates nothing more
   state_ = State::Failed;
   error_ = error;
   return FeedResult{error, at};
@@ -233,8 +233,9 @@ void FrameParser::beginFrame(const uint8_t* mask) {
       utf8_.reset();
       message_compressed_ = (frame_.rsv & kRsv1) != 0;
       if (message_compressed_ && options_.deflate) {
-        if (!inflate_) inflate_ = std::make_unique<Inflate>(*options_.deflate);
-        inflate_->inflated_size = 0;
+        Extra& x = extra();
+        if (!x.inflate) x.inflate = std::make_unique<Inflate>(*options_.deflate);
+        x.inflate->inflated_size = 0;
       }
     }
     message_size_ += frame_.payload_length;
@@ -242,7 +243,16 @@ void FrameParser::beginFrame(const uint8_t* mask) {
 }
 
 uint8_t* FrameParser::controlBuffer() {
-  return control_spill_ ? control_spill_.get() : tControlScratch.data();
+  return extra_ && extra_->control_spill ? extra_->control_spill.get() : tControlScratch.data();
+}
+
+FrameParser::Extra& FrameParser::extra() {
+  if (!extra_) extra_ = std::make_unique<Extra>();
+  return *extra_;
+}
+
+void FrameParser::trimExtra() {
+  if (extra_ && !extra_->control_spill && !extra_->inflate) extra_.reset();
 }
 
 ParseError FrameParser::checkPayload(std::span<const uint8_t> wire, FrameSink& sink) {
@@ -268,7 +278,7 @@ ParseError FrameParser::inflateResult(InflateResult result) const {
   case InflateResult::Ok:
     return ParseError::None;
   case InflateResult::Stopped:
-    return inflate_->error;
+    return extra_->inflate->error;
   case InflateResult::Corrupt:
     return ParseError::InvalidCompressedData;
   }
@@ -277,14 +287,14 @@ ParseError FrameParser::inflateResult(InflateResult result) const {
 
 ParseError FrameParser::inflatePayload(std::span<const uint8_t> wire, FrameSink& sink) {
   InflateCheck check(*this, sink);
-  if (!frame_.masked) return inflateResult(inflate_->inflater.feed(wire, check));
+  if (!frame_.masked) return inflateResult(inflate().inflater.feed(wire, check));
   std::array<uint8_t, 4096> scratch;
   std::size_t offset = payload_seen_ & 3;
   while (!wire.empty()) {
     const std::size_t n = std::min(wire.size(), scratch.size());
     offset = unmaskCopy(wire.first(n), scratch.data(), frame_.mask, offset);
     const ParseError e =
-        inflateResult(inflate_->inflater.feed(std::span<const uint8_t>(scratch.data(), n), check));
+        inflateResult(inflate().inflater.feed(std::span<const uint8_t>(scratch.data(), n), check));
     if (e != ParseError::None) return e;
     wire = wire.subspan(n);
   }
@@ -324,11 +334,14 @@ ParseError FrameParser::finishFrame(FrameSink& sink) {
   const bool text = message_opcode_ == Opcode::Text;
   if (message_compressed_ && options_.deflate) {
     InflateCheck check(*this, sink);
-    if (const ParseError e = inflateResult(inflate_->inflater.endMessage(check));
+    if (const ParseError e = inflateResult(inflate().inflater.endMessage(check));
         e != ParseError::None) {
       return e;
     }
-    if (!inflate_->inflater.holdsState()) inflate_.reset();
+    if (!inflate().inflater.holdsState()) {
+      extra_->inflate.reset();
+      trimExtra();
+    }
   }
   message_opcode_ = Opcode::Continuation;
   message_compressed_ = false;
@@ -346,7 +359,10 @@ FeedResult FrameParser::endFrame(FrameSink& sink, std::size_t end) {
                   control ? std::span<const uint8_t>(controlBuffer(), control_have_)
                           : std::span<const uint8_t>(),
                   end);
-  control_spill_.reset();
+  if (extra_ && extra_->control_spill) {
+    extra_->control_spill.reset();
+    trimExtra();
+  }
   return FeedResult{ParseError::None, end};
 }
 
@@ -421,10 +437,11 @@ FeedResult FrameParser::feed(std::span<const uint8_t> chunk, FrameSink& sink) {
       if (const FeedResult r = endFrame(sink, pos); !r.ok()) return r;
     }
   }
-  if (state_ == State::Payload && isControl(frame_.opcode) && !control_spill_) {
+  if (state_ == State::Payload && isControl(frame_.opcode) &&
+      !(extra_ && extra_->control_spill)) {
     // The control frame goes on in the next chunk: keep what came so far.
-    control_spill_ = std::make_unique<uint8_t[]>(kMaxControlPayload);
-    std::memcpy(control_spill_.get(), tControlScratch.data(), control_have_);
+    uint8_t* spill = (extra().control_spill = std::make_unique<uint8_t[]>(kMaxControlPayload)).get();
+    std::memcpy(spill, tControlScratch.data(), control_have_);
   }
   return FeedResult{ParseError::None, size};
 }

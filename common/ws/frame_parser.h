@@ -110,7 +110,9 @@ public:
   ParseError error() const { return error_; }
   const ParserOptions& options() const { return options_; }
   // True while this direction holds inflate state (see MessageInflater).
-  bool holdsInflateState() const { return inflate_ && inflate_->inflater.holdsState(); }
+  bool holdsInflateState() const {
+    return extra_ && extra_->inflate && extra_->inflate->inflater.holdsState();
+  }
 
 private:
   // Header: collecting the 2..14 header bytes (header_ holds header_have_ of them).
@@ -148,20 +150,27 @@ private:
   std::array<uint8_t, kMaxFrameHeader> header_{};
   uint8_t header_have_ = 0;
   uint8_t control_have_ = 0;
-  // A control payload is unmasked into a per-thread scratch buffer while it lies within one
-  // feed(); only one that spans feeds is copied here (and freed at its end), so an idle parser
-  // holds no control buffer.
-  std::unique_ptr<uint8_t[]> control_spill_;
-  uint8_t* controlBuffer();
-  // The inflate side, allocated with the first compressed message and kept only while its
-  // inflater holds zlib state (context takeover), so idle parsers carry one null pointer.
+  // The inflate side of permessage-deflate: created with the first compressed message and kept
+  // only while its inflater holds zlib state (context takeover).
   struct Inflate {
     explicit Inflate(const DeflateDirection& params) : inflater(params) {}
     MessageInflater inflater;
     uint64_t inflated_size = 0;          // inflated bytes of the open compressed message
     ParseError error = ParseError::None; // why the check stopped inflating
   };
-  std::unique_ptr<Inflate> inflate_;
+  // What a parser needs only now and then, allocated on demand and freed when both parts are
+  // gone, so an idle parser holds one null pointer. A control payload is unmasked into a
+  // per-thread scratch buffer while it lies within one feed(); only one that spans feeds is
+  // copied to control_spill (and freed at its end).
+  struct Extra {
+    std::unique_ptr<uint8_t[]> control_spill;
+    std::unique_ptr<Inflate> inflate;
+  };
+  std::unique_ptr<Extra> extra_;
+  Extra& extra();
+  void trimExtra(); // frees extra_ once both parts are gone
+  Inflate& inflate() { return *extra_->inflate; }
+  uint8_t* controlBuffer();
   friend class InflateCheck;
 };
 

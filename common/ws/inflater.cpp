@@ -9,7 +9,7 @@ namespace wsgate::ws {
 namespace {
 
 // The output block: one per thread, filled and handed to the sink within one feed().
-constexpr std::size_t kBlock = 16 * 1024;
+constexpr std::size_t kBlock = std::size_t{16} * 1024;
 thread_local std::array<uint8_t, kBlock> tInflated;
 
 constexpr std::array<uint8_t, 4> kTail{0x00, 0x00, 0xff, 0xff};

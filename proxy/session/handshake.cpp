@@ -410,7 +410,6 @@ void Session::handleResponse() {
       return;
     }
     hs.deflate = answer.session;
-    compressed_ = true;
   }
   if (const auto protocol = headers.get("sec-websocket-protocol")) {
     const std::string chosen(http::trimOws(*protocol));
@@ -452,14 +451,15 @@ void Session::openSession(std::span<const uint8_t> early_backend_bytes) {
   options.validate_utf8 = policy_->utf8 == config::Utf8Mode::Strict;
   options.allow_binary = policy_->allow_binary;
   options.peer = ws::Role::Client;
-  if (handshake_->deflate) options.deflate = handshake_->deflate->client;
+  compressed_ = handshake_->deflate.has_value();
+  if (compressed_) options.deflate = handshake_->deflate->client;
   to_backend_.configure(options);
   // Frames from the backend have a limit of their own: a backend that sends each message as
   // one frame is only held to max_message_size unless backend_max_frame_size says otherwise.
   options.max_frame_size = policy_->backend_max_frame_size != 0 ? policy_->backend_max_frame_size
                                                                 : policy_->max_message_size;
   options.peer = ws::Role::Server;
-  if (handshake_->deflate) options.deflate = handshake_->deflate->server;
+  if (compressed_) options.deflate = handshake_->deflate->server;
   to_client_.configure(options);
   std::vector<uint8_t> early_client = std::move(handshake_->early_client);
   handshake_.reset(); // the handshake's buffers are not kept for the session's life

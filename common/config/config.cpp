@@ -197,6 +197,10 @@ std::string_view toString(Utf8Mode mode) {
   return mode == Utf8Mode::Strict ? "strict" : "off";
 }
 
+std::string_view toString(CompressionMode mode) {
+  return mode == CompressionMode::Inspect ? "inspect" : "off";
+}
+
 std::string_view toString(HashKeySource source) {
   switch (source) {
   case HashKeySource::Ip:

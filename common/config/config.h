@@ -35,6 +35,9 @@ enum class AccessLogTarget { Stderr, Stdout, Off, File };
 enum class TlsVersion { Tls12, Tls13 };
 enum class Balance { RoundRobin, LeastConn, ConsistentHash, PowerOfTwoChoices, Random };
 enum class Utf8Mode { Strict, Off };
+// Inspect: permessage-deflate passes end to end and wsgate inflates a copy to check it.
+// Off: the client's offer is removed, so no session is compressed.
+enum class CompressionMode { Inspect, Off };
 
 // The names used in the file ("round_robin", "p2c", "1.3", ...).
 std::string_view toString(LogLevel level);
@@ -43,6 +46,7 @@ std::string_view toString(AccessLogTarget target);
 std::string_view toString(TlsVersion version);
 std::string_view toString(Balance balance);
 std::string_view toString(Utf8Mode mode);
+std::string_view toString(CompressionMode mode);
 std::string_view toString(HashKeySource source);
 
 struct Server {
@@ -153,6 +157,7 @@ struct Policy {
   // frame is never cut by the default). max_frame_size applies to client frames only.
   uint64_t backend_max_frame_size = 0;
   bool allow_missing_origin = true; // with allowed_origins set: admit requests without Origin
+  CompressionMode compression = CompressionMode::Inspect;
 };
 
 inline constexpr std::size_t kUnresolved = static_cast<std::size_t>(-1);

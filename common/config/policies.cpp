@@ -60,6 +60,8 @@ void readPolicy(TableReader& in, Policy& policy) {
   readCloseCode(in, policy);
   in.readSize("backend_max_frame_size", policy.backend_max_frame_size, SizeRule::ZeroAllowed);
   in.readBool("allow_missing_origin", policy.allow_missing_origin);
+  in.readEnum("compression", policy.compression,
+              {{"inspect", CompressionMode::Inspect}, {"off", CompressionMode::Off}});
   // A zero pong_timeout can only come from the file, so `pong` is set whenever it is zero.
   if (policy.ping_interval.count() > 0 && policy.pong_timeout.count() == 0 && pong != nullptr) {
     in.error(*pong, "pong_timeout",

@@ -19,7 +19,7 @@ constexpr uint8_t kLen16 = 126;
 constexpr uint8_t kLen64 = 127;
 constexpr uint8_t kRsv1 = 0x4;
 
-// See FrameParser::control_spill_. One per thread: parsers on one thread never feed at once.
+// See FrameParser::Extra. One per thread: parsers on one thread never feed at once.
 thread_local std::array<uint8_t, kMaxControlPayload> tControlScratch;
 
 bool isKnownOpcode(uint8_t op) {
@@ -42,6 +42,7 @@ uint16_t closeCodeFor(ParseError error) {
     return close_code::kNormal;
   case ParseError::InvalidUtf8:
   case ParseError::InvalidCloseReason:
+  case ParseError::InvalidCompressedData:
     return close_code::kInvalidPayload;
   case ParseError::BinaryNotAllowed:
     return close_code::kPolicyViolation;
@@ -87,6 +88,8 @@ const char* reasonFor(ParseError error) {
     return "invalid UTF-8 in text message";
   case ParseError::InvalidCloseReason:
     return "invalid UTF-8 in close reason";
+  case ParseError::InvalidCompressedData:
+    return "invalid compressed data";
   case ParseError::BinaryNotAllowed:
     return "binary messages not allowed";
   case ParseError::FrameTooBig:
@@ -115,7 +118,36 @@ const char* kindOf(ParseError error) {
   }
 }
 
+// Checks inflated output as it comes: the message size, then UTF-8 for text.
+class InflateCheck final : public InflateSink {
+public:
+  InflateCheck(FrameParser& parser, FrameSink& sink) : p_(parser), sink_(sink) {}
+  bool onInflated(std::span<const uint8_t> block) override {
+    FrameParser::Inflate& in = p_.inflate();
+    in.inflated_size += block.size();
+    if (in.inflated_size > p_.options_.max_message_size) {
+      in.error = ParseError::MessageTooBig;
+      return false;
+    }
+    if (p_.message_opcode_ == Opcode::Text && p_.options_.validate_utf8 && !p_.utf8_.feed(block)) {
+      in.error = ParseError::InvalidUtf8;
+      return false;
+    }
+    sink_.onInflated(block.size());
+    return true;
+  }
+
+private:
+  FrameParser& p_;
+  FrameSink& sink_;
+};
+
+FrameParser::FrameParser(const ParserOptions& options) : options_(options) {
+  if (options_.deflate) options_.allowed_rsv |= kRsv1;
+}
+
 FeedResult FrameParser::fail(ParseError error, std::size_t at) {
+  extra_.reset(); // a dead stream inflates nothing more
   state_ = State::Failed;
   error_ = error;
   return FeedResult{error, at};
@@ -199,16 +231,31 @@ void FrameParser::beginFrame(const uint8_t* mask) {
       message_opcode_ = frame_.opcode;
       message_size_ = 0;
       utf8_.reset();
+      message_compressed_ = (frame_.rsv & kRsv1) != 0;
+      if (message_compressed_ && options_.deflate) {
+        Extra& x = extra();
+        if (!x.inflate) x.inflate = std::make_unique<Inflate>(*options_.deflate);
+        x.inflate->inflated_size = 0;
+      }
     }
     message_size_ += frame_.payload_length;
   }
 }
 
 uint8_t* FrameParser::controlBuffer() {
-  return control_spill_ ? control_spill_.get() : tControlScratch.data();
+  return extra_ && extra_->control_spill ? extra_->control_spill.get() : tControlScratch.data();
 }
 
-ParseError FrameParser::checkPayload(std::span<const uint8_t> wire) {
+FrameParser::Extra& FrameParser::extra() {
+  if (!extra_) extra_ = std::make_unique<Extra>();
+  return *extra_;
+}
+
+void FrameParser::trimExtra() {
+  if (extra_ && !extra_->control_spill && !extra_->inflate) extra_.reset();
+}
+
+ParseError FrameParser::checkPayload(std::span<const uint8_t> wire, FrameSink& sink) {
   if (isControl(frame_.opcode)) {
     uint8_t* out = controlBuffer() + control_have_;
     if (frame_.masked) {
@@ -219,6 +266,42 @@ ParseError FrameParser::checkPayload(std::span<const uint8_t> wire) {
     control_have_ = static_cast<uint8_t>(control_have_ + wire.size());
     return ParseError::None;
   }
+  if (message_compressed_) {
+    // Without a negotiated deflate (RSV1 allowed by another extension) nothing can be checked.
+    return options_.deflate ? inflatePayload(wire, sink) : ParseError::None;
+  }
+  return checkText(wire);
+}
+
+ParseError FrameParser::inflateResult(InflateResult result) const {
+  switch (result) {
+  case InflateResult::Ok:
+    return ParseError::None;
+  case InflateResult::Stopped:
+    return extra_->inflate->error;
+  case InflateResult::Corrupt:
+    return ParseError::InvalidCompressedData;
+  }
+  return ParseError::InvalidCompressedData;
+}
+
+ParseError FrameParser::inflatePayload(std::span<const uint8_t> wire, FrameSink& sink) {
+  InflateCheck check(*this, sink);
+  if (!frame_.masked) return inflateResult(inflate().inflater.feed(wire, check));
+  std::array<uint8_t, 4096> scratch;
+  std::size_t offset = payload_seen_ & 3;
+  while (!wire.empty()) {
+    const std::size_t n = std::min(wire.size(), scratch.size());
+    offset = unmaskCopy(wire.first(n), scratch.data(), frame_.mask, offset);
+    const ParseError e =
+        inflateResult(inflate().inflater.feed(std::span<const uint8_t>(scratch.data(), n), check));
+    if (e != ParseError::None) return e;
+    wire = wire.subspan(n);
+  }
+  return ParseError::None;
+}
+
+ParseError FrameParser::checkText(std::span<const uint8_t> wire) {
   if (message_opcode_ != Opcode::Text || !options_.validate_utf8) return ParseError::None;
   if (!frame_.masked) return utf8_.feed(wire) ? ParseError::None : ParseError::InvalidUtf8;
   // Unmask into a small scratch buffer a block at a time; the wire bytes stay untouched.
@@ -233,7 +316,7 @@ ParseError FrameParser::checkPayload(std::span<const uint8_t> wire) {
   return ParseError::None;
 }
 
-ParseError FrameParser::finishFrame() {
+ParseError FrameParser::finishFrame(FrameSink& sink) {
   if (frame_.opcode == Opcode::Close) {
     ClosePayload close;
     switch (parseClosePayload(std::span<const uint8_t>(controlBuffer(), control_have_), close)) {
@@ -249,13 +332,25 @@ ParseError FrameParser::finishFrame() {
   }
   if (isControl(frame_.opcode) || !frame_.fin) return ParseError::None;
   const bool text = message_opcode_ == Opcode::Text;
+  if (message_compressed_ && options_.deflate) {
+    InflateCheck check(*this, sink);
+    if (const ParseError e = inflateResult(inflate().inflater.endMessage(check));
+        e != ParseError::None) {
+      return e;
+    }
+    if (!inflate().inflater.holdsState()) {
+      extra_->inflate.reset();
+      trimExtra();
+    }
+  }
   message_opcode_ = Opcode::Continuation;
+  message_compressed_ = false;
   if (text && options_.validate_utf8 && !utf8_.finish()) return ParseError::InvalidUtf8;
   return ParseError::None;
 }
 
 FeedResult FrameParser::endFrame(FrameSink& sink, std::size_t end) {
-  if (const ParseError error = finishFrame(); error != ParseError::None) {
+  if (const ParseError error = finishFrame(sink); error != ParseError::None) {
     return fail(error, end == 0 ? 0 : end - 1);
   }
   const bool control = isControl(frame_.opcode);
@@ -264,7 +359,10 @@ FeedResult FrameParser::endFrame(FrameSink& sink, std::size_t end) {
                   control ? std::span<const uint8_t>(controlBuffer(), control_have_)
                           : std::span<const uint8_t>(),
                   end);
-  control_spill_.reset();
+  if (extra_ && extra_->control_spill) {
+    extra_->control_spill.reset();
+    trimExtra();
+  }
   return FeedResult{ParseError::None, end};
 }
 
@@ -328,7 +426,7 @@ FeedResult FrameParser::feed(std::span<const uint8_t> chunk, FrameSink& sink) {
     const std::size_t take =
         static_cast<std::size_t>(std::min<uint64_t>(payload_left_, size - pos));
     const std::span<const uint8_t> wire(data + pos, take);
-    if (const ParseError e = checkPayload(wire); e != ParseError::None) {
+    if (const ParseError e = checkPayload(wire, sink); e != ParseError::None) {
       return fail(e, pos + take - 1);
     }
     if (!isControl(frame_.opcode)) sink.onPayload(frame_, wire);
@@ -339,10 +437,11 @@ FeedResult FrameParser::feed(std::span<const uint8_t> chunk, FrameSink& sink) {
       if (const FeedResult r = endFrame(sink, pos); !r.ok()) return r;
     }
   }
-  if (state_ == State::Payload && isControl(frame_.opcode) && !control_spill_) {
+  if (state_ == State::Payload && isControl(frame_.opcode) &&
+      !(extra_ && extra_->control_spill)) {
     // The control frame goes on in the next chunk: keep what came so far.
-    control_spill_ = std::make_unique<uint8_t[]>(kMaxControlPayload);
-    std::memcpy(control_spill_.get(), tControlScratch.data(), control_have_);
+    uint8_t* spill = (extra().control_spill = std::make_unique<uint8_t[]>(kMaxControlPayload)).get();
+    std::memcpy(spill, tControlScratch.data(), control_have_);
   }
   return FeedResult{ParseError::None, size};
 }

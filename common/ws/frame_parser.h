@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/ws/frame.h"
+#include "common/ws/inflater.h"
 #include "common/ws/utf8.h"
 
 #include <array>
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 
 namespace wsgate::ws {
@@ -30,6 +32,7 @@ enum class ParseError : uint8_t {
   FrameAfterClose,        // unused: bytes after a close frame are discarded (RFC 6455 5.5.1)
   InvalidUtf8,            // 1007: text message is not UTF-8
   InvalidCloseReason,     // 1007: close reason is not UTF-8
+  InvalidCompressedData,  // 1007: a compressed message is not valid DEFLATE data
   BinaryNotAllowed,       // 1008: policy forbids binary messages
   FrameTooBig,            // 1009: frame payload over the frame limit
   MessageTooBig,          // 1009: message over the message limit
@@ -49,6 +52,10 @@ struct ParserOptions {
   bool validate_utf8 = true;
   bool allow_binary = true;
   uint8_t allowed_rsv = 0; // RSV bits an extension negotiated (bit 2 = RSV1)
+  // permessage-deflate negotiated for this direction: RSV1 is allowed on the first frame of a
+  // data message and marks it compressed; a copy of its payload is inflated so that UTF-8 and
+  // max_message_size apply to the inflated message (the wire size is held to the limit too).
+  std::optional<DeflateDirection> deflate;
 };
 
 // Receives what the parser finds. Offsets are into the chunk passed to the current feed().
@@ -62,6 +69,8 @@ public:
     (void)header;
     (void)wire;
   }
+  // `bytes` more of a compressed message were inflated (and checked).
+  virtual void onInflated(std::size_t bytes) { (void)bytes; }
   // The frame is complete and valid; it ends at `end` in the current chunk. For control frames
   // `control_payload` is the unmasked payload (a close payload has been validated); for data
   // frames it is empty.
@@ -83,7 +92,7 @@ struct FeedResult {
 // After an error the parser is dead: every later feed() returns the same error.
 class FrameParser {
 public:
-  explicit FrameParser(const ParserOptions& options = {}) : options_(options) {}
+  explicit FrameParser(const ParserOptions& options = {});
 
   FeedResult feed(std::span<const uint8_t> chunk, FrameSink& sink);
 
@@ -94,10 +103,16 @@ public:
   bool inHeader() const { return state_ == State::Header && header_have_ > 0; }
   // True while a fragmented data message is unfinished (its last frame not yet seen).
   bool inMessage() const { return message_opcode_ != Opcode::Continuation; }
+  // True from the first frame of a compressed (RSV1) data message to its last.
+  bool messageCompressed() const { return message_compressed_; }
   // True once a valid close frame has been parsed.
   bool closed() const { return state_ == State::Closed; }
   ParseError error() const { return error_; }
   const ParserOptions& options() const { return options_; }
+  // True while this direction holds inflate state (see MessageInflater).
+  bool holdsInflateState() const {
+    return extra_ && extra_->inflate && extra_->inflate->inflater.holdsState();
+  }
 
 private:
   // Header: collecting the 2..14 header bytes (header_ holds header_have_ of them).
@@ -114,8 +129,12 @@ private:
   ParseError checkLength(const uint8_t* bytes);
   // Starts the payload of the frame in frame_, whose mask key (if any) is at `mask`.
   void beginFrame(const uint8_t* mask);
-  ParseError checkPayload(std::span<const uint8_t> wire);
-  ParseError finishFrame();
+  ParseError checkPayload(std::span<const uint8_t> wire, FrameSink& sink);
+  ParseError finishFrame(FrameSink& sink);
+  // Inflates wire bytes of the compressed message (unmasking a copy first) and checks the output.
+  ParseError inflatePayload(std::span<const uint8_t> wire, FrameSink& sink);
+  ParseError inflateResult(InflateResult result) const;
+  ParseError checkText(std::span<const uint8_t> wire);
   FeedResult endFrame(FrameSink& sink, std::size_t end);
 
   ParserOptions options_;
@@ -126,15 +145,33 @@ private:
   uint64_t payload_seen_ = 0; // payload bytes of the current frame already passed
   uint64_t message_size_ = 0; // payload bytes of the current message so far
   Opcode message_opcode_ = Opcode::Continuation; // Text/Binary while a message is open
+  bool message_compressed_ = false; // the open message had RSV1 on its first frame
   Utf8Validator utf8_;
   std::array<uint8_t, kMaxFrameHeader> header_{};
   uint8_t header_have_ = 0;
   uint8_t control_have_ = 0;
-  // A control payload is unmasked into a per-thread scratch buffer while it lies within one
-  // feed(); only one that spans feeds is copied here (and freed at its end), so an idle parser
-  // holds no control buffer.
-  std::unique_ptr<uint8_t[]> control_spill_;
+  // The inflate side of permessage-deflate: created with the first compressed message and kept
+  // only while its inflater holds zlib state (context takeover).
+  struct Inflate {
+    explicit Inflate(const DeflateDirection& params) : inflater(params) {}
+    MessageInflater inflater;
+    uint64_t inflated_size = 0;          // inflated bytes of the open compressed message
+    ParseError error = ParseError::None; // why the check stopped inflating
+  };
+  // What a parser needs only now and then, allocated on demand and freed when both parts are
+  // gone, so an idle parser holds one null pointer. A control payload is unmasked into a
+  // per-thread scratch buffer while it lies within one feed(); only one that spans feeds is
+  // copied to control_spill (and freed at its end).
+  struct Extra {
+    std::unique_ptr<uint8_t[]> control_spill;
+    std::unique_ptr<Inflate> inflate;
+  };
+  std::unique_ptr<Extra> extra_;
+  Extra& extra();
+  void trimExtra(); // frees extra_ once both parts are gone
+  Inflate& inflate() { return *extra_->inflate; }
   uint8_t* controlBuffer();
+  friend class InflateCheck;
 };
 
 } // namespace wsgate::ws

@@ -83,6 +83,32 @@ void addScalar(std::vector<MetricFamily>& out, std::string_view name, std::strin
   out.push_back(std::move(f));
 }
 
+// permessage-deflate: one series per direction for each family.
+void addCompression(std::vector<MetricFamily>& out, const Totals& t) {
+  struct Spec {
+    std::string_view name;
+    std::string_view help;
+    const std::array<uint64_t, kDirections>& values;
+  };
+  const Spec specs[] = {
+      {name::kCompressedMessages, "Compressed (permessage-deflate) messages read from each side.",
+       t.compressed_messages},
+      {name::kCompressedPayloadBytes,
+       "Payload bytes of compressed messages as read from each side (before inflating).",
+       t.compressed_payload_bytes},
+      {name::kInflatedBytes,
+       "Bytes compressed messages from each side inflated to (inspected, never forwarded).",
+       t.inflated_bytes}};
+  for (const Spec& spec : specs) {
+    MetricFamily f = family(spec.name, spec.help, MetricType::Counter);
+    for (std::size_t d = 0; d < kDirections; ++d) {
+      f.metric.push_back(sample({{std::string(label::kDirection), std::string(kDirectionNames[d])}},
+                                MetricType::Counter, static_cast<double>(spec.values[d])));
+    }
+    out.push_back(std::move(f));
+  }
+}
+
 void addDataPath(std::vector<MetricFamily>& out, const Totals& t) {
   MetricFamily frames =
       family(name::kFrames,
@@ -116,6 +142,7 @@ void addDataPath(std::vector<MetricFamily>& out, const Totals& t) {
   out.push_back(std::move(frames));
   out.push_back(std::move(messages));
   out.push_back(std::move(bytes));
+  addCompression(out, t);
 }
 
 void addConnections(std::vector<MetricFamily>& out, const Totals& t) {

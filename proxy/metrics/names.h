@@ -45,6 +45,10 @@ inline constexpr std::string_view kSessionDuration = "wsgate_session_duration_se
 inline constexpr std::string_view kFrames = "wsgate_frames_total";
 inline constexpr std::string_view kMessages = "wsgate_messages_total";
 inline constexpr std::string_view kPayloadBytes = "wsgate_payload_bytes_total";
+// permessage-deflate: compressed messages, their payload bytes on the wire and inflated.
+inline constexpr std::string_view kCompressedMessages = "wsgate_compressed_messages_total";
+inline constexpr std::string_view kCompressedPayloadBytes = "wsgate_compressed_payload_bytes_total";
+inline constexpr std::string_view kInflatedBytes = "wsgate_inflated_bytes_total";
 // Closes and policy.
 inline constexpr std::string_view kCloses = "wsgate_closes_total";
 inline constexpr std::string_view kPolicyViolations = "wsgate_policy_violations_total";

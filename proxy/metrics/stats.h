@@ -79,6 +79,10 @@ struct WorkerStats {
   std::array<std::array<Counter, kOpcodes>, kDirections> frames{};
   std::array<std::array<Counter, kOpcodes>, kDirections> messages{};
   std::array<Counter, kDirections> payload_bytes{};
+  // Compressed (permessage-deflate) messages, their wire payload bytes and inflated bytes.
+  std::array<Counter, kDirections> compressed_messages{};
+  std::array<Counter, kDirections> compressed_payload_bytes{};
+  std::array<Counter, kDirections> inflated_bytes{};
   // Heartbeats.
   Counter pings_sent;
   Counter pongs_received;

@@ -29,6 +29,9 @@ void sumWorker(WorkerStats& stats, Totals& t) {
       t.messages[d][op] += stats.messages[d][op].get();
     }
     t.payload_bytes[d] += stats.payload_bytes[d].get();
+    t.compressed_messages[d] += stats.compressed_messages[d].get();
+    t.compressed_payload_bytes[d] += stats.compressed_payload_bytes[d].get();
+    t.inflated_bytes[d] += stats.inflated_bytes[d].get();
   }
   t.pings_sent += stats.pings_sent.get();
   t.pongs_received += stats.pongs_received.get();

@@ -33,6 +33,9 @@ struct Totals {
   std::array<std::array<uint64_t, kOpcodes>, kDirections> frames{};
   std::array<std::array<uint64_t, kOpcodes>, kDirections> messages{};
   std::array<uint64_t, kDirections> payload_bytes{};
+  std::array<uint64_t, kDirections> compressed_messages{};
+  std::array<uint64_t, kDirections> compressed_payload_bytes{};
+  std::array<uint64_t, kDirections> inflated_bytes{};
   uint64_t pings_sent = 0;
   uint64_t pongs_received = 0;
   uint64_t heartbeat_timeouts = 0;

@@ -6,6 +6,7 @@
 #include "common/http/error_response.h"
 #include "common/http/headers.h"
 #include "common/http/target.h"
+#include "common/ws/deflate_params.h"
 #include "proxy/metrics/names.h"
 #include "proxy/server/worker.h"
 #include "proxy/session/session.h"
@@ -337,6 +338,13 @@ void Session::sendUpgradeRequest() {
   if (!forwarded_for.empty()) forwarded_for += ", ";
   forwarded_for += clientIp();
   out += "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+  hs.deflate_offers.clear();
+  if (const auto extensions = request.headers.getAll("sec-websocket-extensions");
+      extensions && policy_->compression == config::CompressionMode::Inspect) {
+    // permessage-deflate offers pass as written; wsgate cannot look inside other extensions.
+    const std::string kept = ws::keepDeflateOffers(*extensions, hs.deflate_offers);
+    if (!kept.empty()) out += "Sec-WebSocket-Extensions: " + kept + "\r\n";
+  }
   out += "X-Forwarded-For: " + forwarded_for + "\r\n";
   out += config_->listeners[listener_index_].tls ? "X-Forwarded-Proto: wss\r\n"
                                                  : "X-Forwarded-Proto: ws\r\n";
@@ -402,11 +410,16 @@ void Session::handleResponse() {
            Termination::BackendRejected);
     return;
   }
-  if (const auto extensions = headers.get("sec-websocket-extensions")) {
-    reject(502,
-           "the backend chose extensions wsgate did not offer: '" + std::string(*extensions) + "'",
-           Termination::BackendRejected);
-    return;
+  if (const auto extensions = headers.getAll("sec-websocket-extensions")) {
+    const ws::DeflateAnswer answer = ws::checkDeflateAnswer(*extensions, hs.deflate_offers);
+    if (!answer.ok()) {
+      reject(502,
+             "the backend's Sec-WebSocket-Extensions '" + *extensions +
+                 "' is not acceptable: " + answer.reason,
+             Termination::BackendRejected);
+      return;
+    }
+    hs.deflate = answer.session;
   }
   if (const auto protocol = headers.get("sec-websocket-protocol")) {
     const std::string chosen(http::trimOws(*protocol));
@@ -448,12 +461,15 @@ void Session::openSession(std::span<const uint8_t> early_backend_bytes) {
   options.validate_utf8 = policy_->utf8 == config::Utf8Mode::Strict;
   options.allow_binary = policy_->allow_binary;
   options.peer = ws::Role::Client;
+  compressed_ = handshake_->deflate.has_value();
+  if (compressed_) options.deflate = handshake_->deflate->client;
   to_backend_.configure(options);
   // Frames from the backend have a limit of their own: a backend that sends each message as
   // one frame is only held to max_message_size unless backend_max_frame_size says otherwise.
   options.max_frame_size = policy_->backend_max_frame_size != 0 ? policy_->backend_max_frame_size
                                                                 : policy_->max_message_size;
   options.peer = ws::Role::Server;
+  if (compressed_) options.deflate = handshake_->deflate->server;
   to_client_.configure(options);
   std::vector<uint8_t> early_client = std::move(handshake_->early_client);
   handshake_.reset(); // the handshake's buffers are not kept for the session's life

@@ -146,6 +146,10 @@ void Relay::onFrameHeader(const ws::FrameHeader& header) {
   stats_.payload_bytes[direction_].add(header.payload_length);
   if (header.opcode == ws::Opcode::Text || header.opcode == ws::Opcode::Binary) {
     stats_.messages[direction_][op].add();
+    if (parser_.messageCompressed()) stats_.compressed_messages[direction_].add();
+  }
+  if (!ws::isControl(header.opcode) && parser_.messageCompressed()) {
+    stats_.compressed_payload_bytes[direction_].add(header.payload_length);
   }
   if (from_client_ && header.opcode == ws::Opcode::Pong) {
     // Hold the pong until its payload shows whose it is.

@@ -91,6 +91,7 @@ public:
   void onFrameHeader(const ws::FrameHeader& header) override;
   void onFrameEnd(const ws::FrameHeader& header, std::span<const uint8_t> control,
                   std::size_t end) override;
+  void onInflated(std::size_t bytes) override { stats_.inflated_bytes[direction_].add(bytes); }
 
 private:
   static constexpr std::size_t kBefore = static_cast<std::size_t>(-1);

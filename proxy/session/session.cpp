@@ -727,6 +727,7 @@ void Session::writeAccessLog() {
       .unum("messages_from_client", client_.messages_in)
       .unum("messages_to_client", backend_.messages_in);
   if (protocol_) line.str("subprotocol", *protocol_);
+  line.boolean("compression", compressed_); // permessage-deflate negotiated
   if (client_.close_code != 0) {
     line.num("client_close_code", client_.close_code)
         .str("client_close_reason", client_.closeReason())

@@ -2,6 +2,7 @@
 
 #include "common/config/config.h"
 #include "common/http/parser.h"
+#include "common/ws/deflate_params.h"
 #include "common/ws/frame_parser.h"
 #include "proxy/balancer/backend_runtime.h"
 #include "proxy/core/timer_wheel.h"
@@ -212,6 +213,7 @@ private:
   bool counted_ = false;    // holds a slot of server.max_connections
   bool ip_counted_ = false; // holds a slot of max_connections_per_ip for clientIp()
   bool awaiting_pong_ = false;
+  bool compressed_ = false; // the 101 negotiated permessage-deflate (for the access log)
   int http_status_ = 0;
   int open_handles_ = 0;
 
@@ -228,6 +230,8 @@ private:
     std::string target; // the normalised origin-form target forwarded to the backend
     std::string host;   // Host, or the authority of an absolute-form target
     std::vector<std::string> offered_protocols;
+    std::vector<ws::DeflateParams> deflate_offers; // the client's well-formed offers, forwarded
+    std::optional<ws::DeflateSession> deflate;     // what the backend's 101 negotiated
     std::vector<uint8_t> early_client; // frames the client sent before the 101
     // Backends whose connect failed for this session; held so picked_ stays valid.
     std::vector<std::shared_ptr<BackendRuntime>> tried;

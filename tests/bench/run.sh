@@ -16,6 +16,12 @@
 #   handshake connect + upgrade + close, 20 connections at once: upgrades/s
 #   flood     backend -> client, 64 KiB binary messages, 1 connection: MB/s
 #   idle      5000 connections held open: proxy RSS growth per connection
+#   echo64kz  64 KiB JSON text messages (deflate about 5x) with permessage-deflate negotiated
+#             (the echo backend reflects compressed frames), 10 connections: MB/s of messages;
+#             wsgate inflates a copy of each one, nginx and HAProxy pass the extension through
+#   idlez     idle, with permessage-deflate and context takeover both ways, after one compressed
+#             message each way per connection: RSS growth per connection
+#   idlezn    the same with no_context_takeover both ways
 # and, over TLS (wss://; nginx, HAProxy and wsgate on a second listener with the same ECDSA
 # P-256 certificate, made for the run, and OpenSSL's default suites):
 #   wss64     64 B text messages over wss, 100 connections: msgs/s, p99, proxy CPU/msg
@@ -51,7 +57,7 @@ FLOOD_DURATION=3
 IDLE_HOLD=1
 IDLE_CONNS=5000
 CONFIGS="direct nginx haproxy wsgate"
-ALL_TESTS="echo64 echo64k handshake flood idle wss64 wsshs wssres wssidle"
+ALL_TESTS="echo64 echo64k handshake flood idle echo64kz idlez idlezn wss64 wsshs wssres wssidle"
 TESTS=$ALL_TESTS
 MAX_STEAL=5      # percent of CPU time stolen by the hypervisor above which a window is run again
 STEAL_RETRIES=3
@@ -120,6 +126,9 @@ table_values() {
     handshake) pairs="hs_rate=upgrades_per_s hs_p99=p99_us hs_cpu=proxy_cpu_s_per_million" ;;
     flood) pairs="flood_mbs=mb_per_s" ;;
     idle) pairs="idle_kib=rss_per_conn_kib" ;;
+    echo64kz) pairs="echo64kz_mbs=mb_per_s echo64kz_p99=p99_us echo64kz_cpu=proxy_cpu_s_per_million" ;;
+    idlez) pairs="idlez_kib=rss_per_conn_kib" ;;
+    idlezn) pairs="idlezn_kib=rss_per_conn_kib" ;;
     wss64) pairs="wss64_msgs=msgs_per_s wss64_p99=p99_us wss64_cpu=proxy_cpu_s_per_million" ;;
     wsshs) pairs="wsshs_rate=upgrades_per_s wsshs_cpu=proxy_cpu_s_per_million" ;;
     wssres) pairs="wssres_rate=upgrades_per_s wssres_cpu=proxy_cpu_s_per_million" ;;
@@ -245,6 +254,11 @@ print_table() {
   row "proxy CPU s per 1M upgrades" hs_cpu 1 min ""
   row "flood backend->client, 1 conn: MB/s" flood_mbs 0 max ""
   row "idle RSS per connection (KiB)" idle_kib 2 min "<= 2 abs"
+  row "64 KiB deflated JSON echo, 10 conns: MB/s" echo64kz_mbs 0 max ""
+  row "64 KiB deflated JSON echo: p99 latency (us)" echo64kz_p99 0 min ""
+  row "64 KiB deflated JSON echo: proxy CPU s per 1M msgs" echo64kz_cpu 0 min ""
+  row "idle RSS per deflate session, takeover (KiB)" idlez_kib 2 min ""
+  row "idle RSS per deflate session, no takeover (KiB)" idlezn_kib 2 min ""
   row "wss 64 B echo, 100 conns: msgs/s" wss64_msgs 0 max ">= 1.00 nginx"
   row "wss 64 B echo: p99 latency (us)" wss64_p99 0 min ""
   row "wss 64 B echo: proxy CPU s per 1M msgs" wss64_cpu 2 min ""
@@ -490,7 +504,8 @@ wait_for_port() {
 # The system under test: the echo backend, and one proxy at a time.
 
 log "starting the echo backend"
-start_bg echo "$ECHO" --host 127.0.0.1 --port 0
+# --deflate: the echo accepts permessage-deflate offers (only the *z tests make any).
+start_bg echo "$ECHO" --host 127.0.0.1 --port 0 --deflate
 ECHO_PID=$LAST_PID
 wait_for_line '^listening ' "$WORK/echo.out" "$ECHO_PID" || die "wsgate-echo did not start"
 ECHO_PORT=$(sed -n 's/^listening .*:\([0-9]*\)$/\1/p' "$WORK/echo.out")
@@ -727,7 +742,7 @@ measure() {
     after=$(cpu_ticks)
     steal=$(awk -v b="$before" -v a="$after" 'BEGIN { split(b, x, " "); split(a, y, " ")
       d = y[2] - x[2]; printf "%.1f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }')
-    case $test in idle | wssidle) break ;; esac
+    case $test in idle | wssidle | idlez | idlezn) break ;; esac
     awk -v s="$steal" -v m="$MAX_STEAL" 'BEGIN { exit !(s > m) }' || break
     [ "$attempt" -lt "$STEAL_RETRIES" ] || break
     log "$config $test: CPU steal $steal % (over $MAX_STEAL %): running the window again"
@@ -746,10 +761,14 @@ summary() {
   echo64) echo "$(field "$2" msgs_per_s) msgs/s p99 $(field "$2" p99_us) us," \
     "cpu/1M $(field "$2" proxy_cpu_s_per_million) s, errors $(field "$2" errors)" ;;
   echo64k) echo "$(field "$2" mb_per_s) MB/s p99 $(field "$2" p99_us) us, errors $(field "$2" errors)" ;;
+  echo64kz) echo "$(field "$2" mb_per_s) MB/s ($(field "$2" wire_mb_per_s) MB/s on the wire," \
+    "ratio $(field "$2" deflate_ratio)) p99 $(field "$2" p99_us) us," \
+    "cpu/1M $(field "$2" proxy_cpu_s_per_million) s, errors $(field "$2" errors)" ;;
   handshake) echo "$(field "$2" upgrades_per_s) upgrades/s p99 $(field "$2" p99_us) us," \
     "errors $(field "$2" errors)" ;;
   flood) echo "$(field "$2" mb_per_s) MB/s, errors $(field "$2" errors)" ;;
-  idle | wssidle) echo "$(field "$2" open) open, $(field "$2" rss_per_conn_kib) KiB/conn, errors $(field "$2" errors)" ;;
+  idle | wssidle | idlez | idlezn) echo "$(field "$2" open) open, $(field "$2" rss_per_conn_kib) KiB/conn," \
+    "errors $(field "$2" errors)" ;;
   wss64) echo "$(field "$2" msgs_per_s) msgs/s p99 $(field "$2" p99_us) us," \
     "cpu/1M $(field "$2" proxy_cpu_s_per_million) s, $(sfield "$2" tls), errors $(field "$2" errors)" ;;
   wsshs | wssres) echo "$(field "$2" upgrades_per_s) handshakes/s," \
@@ -786,6 +805,21 @@ run_config() {
     --duration "$FLOOD_DURATION" --warmup "$WARMUP"
   if [ "$config" != direct ]; then
     measure "$config" idle "$rep" --mode idle --connections "$IDLE_CONNS" --duration "$IDLE_HOLD"
+  fi
+  measure "$config" echo64kz "$rep" --mode echo --connections 10 --size 64KiB --text \
+    --content json --deflate takeover --duration "$DURATION" --warmup "$WARMUP"
+  if [ "$config" != direct ]; then
+    # Each on a fresh proxy process, like wssidle, so no test reuses the heap another freed.
+    local z mode
+    for z in idlez:takeover idlezn:no-context; do
+      mode=${z#*:} z=${z%%:*}
+      selected "$z" || continue
+      check_alive "$config" "$rep"
+      stop_proxy
+      start_proxy "$config" "$z"
+      measure "$config" "$z" "$rep" --mode idle --connections "$IDLE_CONNS" \
+        --duration "$IDLE_HOLD" --deflate "$mode"
+    done
   fi
   if [ "$config" != direct ] && selected_any wss64 wsshs wssres wssidle; then
     # wss, on a fresh proxy process (so the wss idle test does not reuse the heap the plain one

@@ -7,7 +7,7 @@
 # AUTOBAHN_DIR  the suite's folder (run.sh, echo.mjs, package.json); default ../shared/autobahn
 #               relative to the repository root.
 # Environment:  WSGATE_BIN (default build/wsgate, the optimised build), CONFORMANCE_DIR (work
-#               folder, default build/conformance), CASES (default groups 1-7, 9 and 10).
+#               folder, default build/conformance), CASES (default groups 1-7, 9, 10, 12, 13).
 #
 # Prints the suite's summary ("OK n, NON-STRICT n, INFORMATIONAL n, UNIMPLEMENTED n, FAILED n")
 # and every case that is not OK. Exits 0 when no case FAILED, 1 when some did (or wsgate died),
@@ -19,7 +19,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 autobahn=${1:-$repo/../shared/autobahn}
 bin=${WSGATE_BIN:-$repo/build/wsgate}
 work=${CONFORMANCE_DIR:-$repo/build/conformance}
-cases=${CASES:-1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*}
+cases=${CASES:-1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*,12.*,13.*}
 
 die() { echo "conformance: $*" >&2; exit 2; }
 [[ -x $autobahn/run.sh && -f $autobahn/echo.mjs && -f $autobahn/package.json ]] ||
@@ -66,7 +66,9 @@ wait_line() {
 }
 
 echo_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-(cd "$work/echo" && exec node echo.mjs "$echo_port" 127.0.0.1) >"$work/echo.log" 2>&1 &
+# DEFLATE=1: the echo accepts permessage-deflate, which groups 12 and 13 offer (the other groups
+# offer no extension, so for them nothing changes).
+(cd "$work/echo" && DEFLATE=1 exec node echo.mjs "$echo_port" 127.0.0.1) >"$work/echo.log" 2>&1 &
 pids+=($!)
 wait_line "$work/echo.log" '^ws echo on' "${pids[-1]}" >/dev/null
 

@@ -22,10 +22,12 @@ constexpr int kUsageError = 2;
 struct Options {
   std::string host = "127.0.0.1";
   int port = 9001;
+  bool deflate = false;
 };
 
 void printUsage(std::FILE* out) {
-  std::fputs("usage: wsgate-echo [--host ADDR] [--port PORT]\n"
+  std::fputs("usage: wsgate-echo [--host ADDR] [--port PORT] [--deflate]\n"
+             "  --deflate    accept permessage-deflate and echo compressed frames unchanged\n"
              "  --host ADDR  IPv4 or IPv6 address to listen on (default 127.0.0.1)\n"
              "  --port PORT  TCP port, 0 for an ephemeral one (default 9001)\n",
              out);
@@ -55,6 +57,10 @@ int parseArgs(int argc, char** argv, Options& options) {
     if (arg == "-h" || arg == "--help") {
       printUsage(stdout);
       return 0;
+    }
+    if (arg == "--deflate") {
+      options.deflate = true;
+      continue;
     }
     if (arg != "--host" && arg != "--port") {
       std::fprintf(stderr, "wsgate-echo: unknown option %s\n", argv[i]);
@@ -95,6 +101,7 @@ int main(int argc, char** argv) {
   int exit_status = 0;
   {
     wsgate::echo::Server server(&loop);
+    server.accept_deflate = options.deflate;
     std::string bound;
     if (const int rc = server.start(options.host, options.port, bound); rc != 0) {
       std::fprintf(stderr, "wsgate-echo: cannot listen on %s port %d: %s\n", options.host.c_str(),

@@ -207,7 +207,15 @@ void Connection::upgrade(const http::Request& request, std::span<const uint8_t> 
     return;
   }
   if (route_.mode == Mode::BadAccept) decision.accept[0] = decision.accept[0] == 'A' ? 'B' : 'A';
-  server_.scratch().append(buildSwitchingProtocols(decision.accept, decision.protocol));
+  if (server_.accept_deflate) decision.extensions = acceptDeflate(request.headers);
+  server_.scratch().append(
+      buildSwitchingProtocols(decision.accept, decision.protocol, decision.extensions));
+  if (!decision.extensions.empty()) {
+    // Compressed messages are echoed as they came; their UTF-8 is not checked (not inflated).
+    ws::ParserOptions options = parser_.options();
+    options.allowed_rsv = 0x4;
+    parser_ = ws::FrameParser(options);
+  }
   startMode(request);
   if (state_ != State::Open) return;
   // Frames the client sent right behind its request: echo them after the 101.
@@ -289,8 +297,9 @@ void Connection::onFrameHeader(const ws::FrameHeader& header) {
   out_frame_start_ = out.size();
   out_frame_open_ = true;
   mask_offset_ = 0;
-  out.commit(ws::writeFrameHeader(out.prepare(ws::kMaxFrameHeader), header.fin, header.opcode,
-                                  header.payload_length));
+  uint8_t* start = out.prepare(ws::kMaxFrameHeader);
+  out.commit(ws::writeFrameHeader(start, header.fin, header.opcode, header.payload_length));
+  start[0] |= static_cast<uint8_t>(header.rsv << 4); // RSV1 of a compressed message stays
 }
 
 void Connection::onPayload(const ws::FrameHeader& header, std::span<const uint8_t> wire) {

@@ -1,6 +1,7 @@
 #include "tests/echo/echo_handshake.h"
 
 #include "common/http/error_response.h"
+#include "common/ws/deflate_params.h"
 #include "common/ws/handshake.h"
 
 #include <cstdio>
@@ -84,7 +85,20 @@ UpgradeDecision checkUpgrade(const http::Request& request) {
   return decision;
 }
 
-std::string buildSwitchingProtocols(std::string_view accept, std::string_view protocol) {
+std::string acceptDeflate(const http::HeaderList& headers) {
+  const auto offer = headers.getAll("Sec-WebSocket-Extensions");
+  if (!offer) return {};
+  std::vector<ws::DeflateParams> offers;
+  ws::keepDeflateOffers(*offer, offers);
+  if (offers.empty()) return {};
+  std::string out(ws::kPermessageDeflate);
+  if (offers.front().server_no_context_takeover) out += "; server_no_context_takeover";
+  if (offers.front().client_no_context_takeover) out += "; client_no_context_takeover";
+  return out;
+}
+
+std::string buildSwitchingProtocols(std::string_view accept, std::string_view protocol,
+                                    std::string_view extensions) {
   std::string out = "HTTP/1.1 101 Switching Protocols\r\n"
                     "Upgrade: websocket\r\n"
                     "Connection: Upgrade\r\n"
@@ -94,6 +108,11 @@ std::string buildSwitchingProtocols(std::string_view accept, std::string_view pr
   if (!protocol.empty()) {
     out += "Sec-WebSocket-Protocol: ";
     out += protocol;
+    out += "\r\n";
+  }
+  if (!extensions.empty()) {
+    out += "Sec-WebSocket-Extensions: ";
+    out += extensions;
     out += "\r\n";
   }
   out += "\r\n";

@@ -38,6 +38,11 @@ public:
   // Closes the listener, the signal handlers and every connection. Idempotent.
   void stop();
 
+  // --deflate: accept a permessage-deflate offer (reflecting its no_context_takeover flags) and
+  // echo compressed frames as they came, RSV1 included. The echo does not inflate, so a client
+  // must compress each message on its own (as the benchmark generator does).
+  bool accept_deflate = false;
+
   uv_loop_t* loop() const { return loop_; }
   uv_buf_t readBuffer() {
     return uv_buf_init(reinterpret_cast<char*>(read_buffer_.get()), kReadBufferSize);

@@ -422,7 +422,7 @@ describe('client request validation and routing', () => {
     }
   });
 
-  it('adds X-Forwarded-* and drops extensions on the way to the backend', async () => {
+  it('adds X-Forwarded-* and passes the permessage-deflate offer on to the backend', async () => {
     const ws = await h.connectWs(gw.url('/headers?secret=1'), {
       perMessageDeflate: true,
       headers: {
@@ -437,7 +437,7 @@ describe('client request validation and routing', () => {
     assert.equal(seen['x-forwarded-proto'], 'ws');
     assert.equal(seen['x-forwarded-host'], `127.0.0.1:${port}`);
     assert.equal(seen['x-custom'], 'kept');
-    assert.equal(seen['sec-websocket-extensions'], undefined);
+    assert.equal(seen['sec-websocket-extensions'], 'permessage-deflate; client_max_window_bits');
     assert.equal(seen['sec-websocket-version'], '13');
     ws.close(1000);
     await h.waitClose(ws);

@@ -76,6 +76,11 @@ int Bench::start() {
   if (const int rc = uv_ip4_addr(options_.host.c_str(), options_.port, &target_.address); rc != 0) {
     return rc;
   }
+  if (options_.deflate == Deflate::Takeover) target_.extensions = "permessage-deflate";
+  if (options_.deflate == Deflate::NoContext) {
+    target_.extensions =
+        "permessage-deflate; client_no_context_takeover; server_no_context_takeover";
+  }
   if (options_.tls) {
     // A client as a browser would be: TLS 1.2 or 1.3, OpenSSL's default suites and groups,
     // ALPN http/1.1. No verification (the loopback peer is ours); the server's signature in

@@ -26,8 +26,10 @@ ws::MaskKey nextMaskKey() {
           static_cast<uint8_t>(state >> 16), static_cast<uint8_t>(state >> 24)};
 }
 
-ws::ParserOptions serverFrameOptions() {
+// `deflate`: RSV1 marks compressed messages, counted at their wire size (not inflated).
+ws::ParserOptions serverFrameOptions(bool deflate = false) {
   ws::ParserOptions options;
+  options.allowed_rsv = deflate ? 0x4 : 0;
   options.peer = ws::Role::Server;
   // The generator checks sizes, not content: UTF-8 validation would cost the generator CPU
   // that the system under test needs on a shared machine.
@@ -101,13 +103,17 @@ void Connection::start() {
   assert(state_ == State::Idle);
   failure_ = Failure::None;
   started_at_ = uv_hrtime();
-  parser_ = ws::FrameParser(serverFrameOptions());
+  parser_ = ws::FrameParser(serverFrameOptions(!target_.extensions.empty()));
   message_opcode_ = ws::Opcode::Continuation;
   head_ = std::make_unique<http::ResponseParser>();
   key_ = ws::generateKey();
-  request_ = "GET " + target_.path + " HTTP/1.1\r\nHost: " + target_.host_header +
-             "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key_ +
-             "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  request_ =
+      "GET " + target_.path + " HTTP/1.1\r\nHost: " + target_.host_header +
+      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key_ +
+      "\r\nSec-WebSocket-Version: 13\r\n" +
+      (target_.extensions.empty() ? std::string()
+                                  : "Sec-WebSocket-Extensions: " + target_.extensions + "\r\n") +
+      "\r\n";
   if (target_.tls != nullptr && !setupTls()) {
     failure_ = Failure::Tls;
     events_.onClosed(*this, failure_);
@@ -338,6 +344,12 @@ Failure Connection::checkResponse() const {
   }
   const std::optional<std::string_view> accept = response.headers.get("Sec-WebSocket-Accept");
   if (!accept || *accept != ws::computeAccept(key_)) return Failure::Accept;
+  // An offer the path dropped would make the compressed messages protocol errors: say so here.
+  const std::optional<std::string> chosen = response.headers.getAll("Sec-WebSocket-Extensions");
+  if (!target_.extensions.empty() &&
+      (!chosen || chosen->find("permessage-deflate") == std::string::npos)) {
+    return Failure::Handshake;
+  }
   return Failure::None;
 }
 

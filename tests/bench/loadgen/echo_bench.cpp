@@ -1,5 +1,6 @@
 #include "common/ws/frame_writer.h"
 #include "common/ws/mask.h"
+#include "tests/bench/loadgen/deflate_payload.h"
 #include "tests/bench/loadgen/histogram.h"
 #include "tests/bench/loadgen/modes.h"
 
@@ -13,6 +14,7 @@ namespace {
 // A payload of `size` bytes. ASCII: printable characters. UTF-8: ASCII mixed with 2-, 3- and
 // 4-byte sequences, padded with ASCII so no sequence is cut at the end.
 std::vector<uint8_t> makePayload(uint64_t size, Content content) {
+  if (content == Content::Json) return makeJsonPayload(size);
   std::vector<uint8_t> payload;
   payload.reserve(size);
   constexpr std::string_view kAscii = "The quick brown fox jumps over the lazy dog 0123456789. ";
@@ -26,12 +28,14 @@ std::vector<uint8_t> makePayload(uint64_t size, Content content) {
   return payload;
 }
 
-// The complete masked frame a client sends for `payload`.
-std::vector<uint8_t> makeFrame(std::span<const uint8_t> payload, ws::Opcode opcode) {
+// The complete masked frame a client sends for `payload` (RSV1 set when it is compressed).
+std::vector<uint8_t> makeFrame(std::span<const uint8_t> payload, ws::Opcode opcode,
+                               bool compressed) {
   const ws::MaskKey key{0x37, 0xfa, 0x21, 0x3d};
   std::vector<uint8_t> frame(ws::kMaxFrameHeader + payload.size());
   const std::size_t header = ws::writeFrameHeader(frame.data(), true, opcode, payload.size(), &key);
   frame.resize(header + payload.size());
+  if (compressed) frame[0] |= 0x40;
   std::memcpy(frame.data() + header, payload.data(), payload.size());
   ws::unmaskInPlace(std::span<uint8_t>(frame.data() + header, payload.size()), key, 0);
   return frame;
@@ -44,7 +48,9 @@ class EchoBench final : public Bench {
 public:
   EchoBench(const Options& options, uv_loop_t* loop)
       : Bench(options, loop), opcode_(options.text ? ws::Opcode::Text : ws::Opcode::Binary),
-        payload_(makePayload(options.size, options.content)), frame_(makeFrame(payload_, opcode_)),
+        payload_(makePayload(options.size, options.content)),
+        wire_(options.deflate != Deflate::Off ? deflateMessage(payload_) : payload_),
+        frame_(makeFrame(wire_, opcode_, options.deflate != Deflate::Off)),
         depth_(static_cast<std::size_t>(options.pipeline)),
         sent_at_(static_cast<std::size_t>(options.connections) * depth_),
         ring_(static_cast<std::size_t>(options.connections)) {}
@@ -75,7 +81,7 @@ private:
 
   void messageReceived(Connection& connection, ws::Opcode opcode, uint64_t size) override {
     Ring& ring = ring_[index(connection)];
-    if (opcode != opcode_ || size != options_.size) ++wrong_size_;
+    if (opcode != opcode_ || size != wire_.size()) ++wrong_size_;
     if (ring.count == 0) {
       ++unexpected_; // an echo of nothing we sent
       return;
@@ -92,8 +98,8 @@ private:
 
   void payloadReceived(Connection&, std::span<const uint8_t> bytes, uint64_t offset) override {
     if (!options_.verify_content) return;
-    if (offset + bytes.size() > payload_.size() ||
-        std::memcmp(payload_.data() + offset, bytes.data(), bytes.size()) != 0) {
+    if (offset + bytes.size() > wire_.size() ||
+        std::memcmp(wire_.data() + offset, bytes.data(), bytes.size()) != 0) {
       ++wrong_content_;
     }
   }
@@ -122,6 +128,12 @@ private:
     out.add("msgs_per_s", window > 0 ? static_cast<double>(messages) / window : 0.0, 0);
     out.add("mb_per_s",
             window > 0 ? static_cast<double>(messages * options_.size) / window / 1e6 : 0.0, 1);
+    if (options_.deflate != Deflate::Off) {
+      // mb_per_s counts the messages' own (inflated) bytes; this one what crossed the wire.
+      out.add("wire_mb_per_s",
+              window > 0 ? static_cast<double>(messages * wire_.size()) / window / 1e6 : 0.0, 1);
+      out.add("deflate_ratio", static_cast<double>(payload_.size()) / wire_.size(), 2);
+    }
     out.add("p50_us", static_cast<double>(latency_.percentile(50)) / 1e3, 1);
     out.add("p99_us", static_cast<double>(latency_.percentile(99)) / 1e3, 1);
     out.add("p999_us", static_cast<double>(latency_.percentile(99.9)) / 1e3, 1);
@@ -139,6 +151,7 @@ private:
 
   const ws::Opcode opcode_;
   const std::vector<uint8_t> payload_;
+  const std::vector<uint8_t> wire_; // the payload as sent: payload_, or compressed
   const std::vector<uint8_t> frame_;
   const std::size_t depth_;
   std::vector<uint64_t> sent_at_; // depth_ slots per connection

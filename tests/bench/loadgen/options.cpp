@@ -21,7 +21,11 @@ const char* const kUsage =
     "  --size BYTES           payload per message, suffix K/KiB or M/MiB allowed (default 64)\n"
     "  --pipeline K           echo: messages in flight per connection (default 1)\n"
     "  --text | --binary      message type (default binary)\n"
-    "  --content ascii|utf8   text payload: ASCII, or with multi-byte sequences (default ascii)\n"
+    "  --content ascii|utf8|json  text payload: ASCII, with multi-byte sequences, or JSON records\n"
+    "                         that deflate about 5x (default ascii)\n"
+    "  --deflate off|takeover|no-context  offer permessage-deflate (with context takeover or\n"
+    "                         without); echo messages are sent compressed, idle connections\n"
+    "                         send one compressed message each first (default off)\n"
     "  --duration SECONDS     measured window; idle: how long to hold (default 5)\n"
     "  --warmup SECONDS       unmeasured load before the window (default 1)\n"
     "  --flood-bytes BYTES    flood: bytes per /flood request (default 256MiB)\n"
@@ -120,8 +124,15 @@ bool applyValue(std::string_view name, std::string_view value, Options& o) {
   if (name == "--warmup") return parseSeconds(value, o.warmup_s);
   if (name == "--watch-pid") return parsePids(value, o.watch_pids);
   if (name == "--content") {
-    if (value != "ascii" && value != "utf8") return false;
-    o.content = value == "ascii" ? Content::Ascii : Content::Utf8;
+    if (value != "ascii" && value != "utf8" && value != "json") return false;
+    o.content = value == "ascii" ? Content::Ascii : value == "utf8" ? Content::Utf8 : Content::Json;
+    return true;
+  }
+  if (name == "--deflate") {
+    if (value != "off" && value != "takeover" && value != "no-context") return false;
+    o.deflate = value == "off"        ? Deflate::Off
+                : value == "takeover" ? Deflate::Takeover
+                                      : Deflate::NoContext;
     return true;
   }
   bool ok = false;
@@ -144,8 +155,8 @@ bool applyValue(std::string_view name, std::string_view value, Options& o) {
 bool takesValue(std::string_view name) {
   for (const std::string_view known :
        {"--mode", "--host", "--port", "--path", "--connections", "--size", "--pipeline",
-        "--content", "--duration", "--warmup", "--flood-bytes", "--connect-concurrency",
-        "--watch-pid", "--label", "--sni"}) {
+        "--content", "--deflate", "--duration", "--warmup", "--flood-bytes",
+        "--connect-concurrency", "--watch-pid", "--label", "--sni"}) {
     if (name == known) return true;
   }
   return false;

@@ -16,7 +16,12 @@ const char* toString(Mode mode);
 
 // Text payloads: plain ASCII (the validators' fast path) or a mix with 2-, 3- and 4-byte
 // UTF-8 sequences.
-enum class Content : uint8_t { Ascii, Utf8 };
+// Json: records of random numbers and words that deflate about 5x (for permessage-deflate).
+enum class Content : uint8_t { Ascii, Utf8, Json };
+
+// permessage-deflate: off, or offered with context takeover, or with no_context_takeover both
+// ways. Every message is compressed on its own either way (so an echo may reflect it).
+enum class Deflate : uint8_t { Off, Takeover, NoContext };
 
 struct Options {
   Mode mode = Mode::Echo;
@@ -32,6 +37,7 @@ struct Options {
   double warmup_s = 1;   // load before the window, not measured
   uint64_t flood_bytes = uint64_t{256} * 1024 * 1024; // per /flood request
   int connect_concurrency = 256;                      // connects and upgrades in progress at once
+  Deflate deflate = Deflate::Off;
   bool verify_content = false; // echo: compare every echoed byte, not only sizes
   std::vector<int> watch_pids; // processes whose CPU time and RSS are reported
   std::string label;           // copied into the result line

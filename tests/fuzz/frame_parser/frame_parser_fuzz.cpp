@@ -1,5 +1,6 @@
 // libFuzzer target for the streaming frame parser. The first byte picks the options, the
-// second the chunk size; the rest is the frame stream. Invariants are checked with abort().
+// second the chunk size (bit 5 of the first: permessage-deflate); the rest is the frame stream.
+// Invariants are checked with abort().
 #include "common/ws/frame_parser.h"
 
 #include <cstddef>
@@ -50,6 +51,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     options.max_message_size = 200;
   }
   options.allowed_rsv = (data[0] & 16) != 0 ? 4 : 0;
+  if ((data[0] & 32) != 0) {
+    // permessage-deflate: compressed messages are inflated and checked.
+    options.deflate = wsgate::ws::DeflateDirection{
+        static_cast<uint8_t>((data[0] & 64) != 0 ? 9 : 15), (data[0] & 128) != 0};
+  }
   const std::size_t step = 1 + data[1] % 64;
   wsgate::ws::FrameParser parser(options);
   CheckingSink sink;

@@ -100,6 +100,7 @@ std::vector<std::string> acceptedKeys() {
 [[pools]]
 [pools.health]
 [policies.NAME]
+[auth.NAME]
 )toml";
 #if TOML_EXCEPTIONS
   const toml::table root = toml::parse(kSkeleton, std::string("skeleton"));
@@ -115,6 +116,7 @@ std::vector<std::string> acceptedKeys() {
   for (std::string& key : keys) {
     key = std::regex_replace(key, index, "[]");
     if (key.rfind("policies.NAME.", 0) == 0) key.replace(0, 14, "policies.<name>.");
+    if (key.rfind("auth.NAME.", 0) == 0) key.replace(0, 10, "auth.<name>.");
   }
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
@@ -192,6 +194,12 @@ std::string_view toString(Balance balance) {
 
 std::string_view toString(Utf8Mode mode) {
   return mode == Utf8Mode::Strict ? "strict" : "off";
+}
+
+std::string_view toString(AuthType type) { return type == AuthType::Jwt ? "jwt" : "bearer"; }
+
+std::string_view toString(TokenExpiry expiry) {
+  return expiry == TokenExpiry::Close ? "close" : "ignore";
 }
 
 std::string_view toString(HashKeySource source) {

@@ -35,6 +35,9 @@ enum class AccessLogTarget { Stderr, Stdout, Off, File };
 enum class TlsVersion { Tls12, Tls13 };
 enum class Balance { RoundRobin, LeastConn, ConsistentHash, PowerOfTwoChoices };
 enum class Utf8Mode { Strict, Off };
+enum class AuthType { Jwt, Bearer };
+// What happens when a session's token expires while it is open.
+enum class TokenExpiry { Close, Ignore };
 
 // The names used in the file ("round_robin", "p2c", "1.3", ...).
 std::string_view toString(LogLevel level);
@@ -44,6 +47,8 @@ std::string_view toString(TlsVersion version);
 std::string_view toString(Balance balance);
 std::string_view toString(Utf8Mode mode);
 std::string_view toString(HashKeySource source);
+std::string_view toString(AuthType type);
+std::string_view toString(TokenExpiry expiry);
 
 struct Server {
   uint32_t workers = 0; // 0 = one per CPU this process may use (affinity, cgroup quota); <= 1024
@@ -110,6 +115,22 @@ struct Pool {
   std::optional<HealthCheck> health; // absent = passive only
 };
 
+// An [auth.NAME] table: how a policy that names it authenticates upgrades (CONFIG.md
+// "Additions"). The files it names are read by the proxy at start and on every reload.
+struct Auth {
+  AuthType type = AuthType::Jwt;
+  std::vector<std::string> token_from{"header:Authorization"}; // each parseTokenSource()-valid
+  std::vector<std::string> algorithms; // jwt: non-empty, each parseAlgorithm()-valid
+  std::string keys;                    // jwt: a JWKS, a PEM public key or an HS secret file
+  std::string issuer;                  // "" = not checked
+  std::string audience;                // "" = not checked
+  Duration leeway = std::chrono::seconds(30);
+  TokenExpiry expiry = TokenExpiry::Close;
+  // Claim name -> request header to the backend, in the file's order; header names unique.
+  std::vector<std::pair<std::string, std::string>> forward_claims;
+  std::string tokens_file; // bearer: one accepted token per line
+};
+
 // How a route's WebSocket sessions are limited. Zero durations and counts mean "off"
 // where CONFIG.md says so; the loader rejects zeros that would make no sense.
 struct Policy {
@@ -130,6 +151,10 @@ struct Policy {
   // frame is never cut by the default). max_frame_size applies to client frames only.
   uint64_t backend_max_frame_size = 0;
   bool allow_missing_origin = true; // with allowed_origins set: admit requests without Origin
+  // Upgrades per second per client IP (token bucket, burst 2x); 0 = unlimited; over it: 429.
+  uint64_t max_handshakes_per_second_per_ip = 0;
+  std::string auth;                 // the name of an [auth.NAME] table; "" = none
+  const Auth* auth_ptr = nullptr;   // resolved by the loader: &Config::auth.at(auth), or null
 };
 
 inline constexpr std::size_t kUnresolved = static_cast<std::size_t>(-1);
@@ -170,6 +195,7 @@ struct Config {
   // Always holds kDefaultPolicyName: built from CONFIG.md's defaults when the file has
   // no [policies.default] table.
   std::map<std::string, Policy> policies;
+  std::map<std::string, Auth> auth; // [auth.NAME] tables; Policy::auth_ptr points in here
   std::string source; // the file path or name the config was loaded from
 
   [[nodiscard]] const Policy& defaultPolicy() const {

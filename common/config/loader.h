@@ -71,8 +71,11 @@ void readRoutes(TableReader& root, Config& config, Origins& origins);
 // pools.cpp
 void readPools(TableReader& root, Config& config, Origins& origins);
 
-// policies.cpp
+// policies.cpp (after readAuth: a policy's `auth` is resolved there)
 void readPolicies(TableReader& root, Config& config);
+
+// auth.cpp
+void readAuth(TableReader& root, Config& config);
 
 // cross_check.cpp: unique names, route references (resolving the indices and the
 // policy pointer of each route) and unique routes.

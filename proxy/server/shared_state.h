@@ -2,6 +2,8 @@
 
 #include "common/config/config.h"
 #include "proxy/metrics/backend_health.h"
+#include "proxy/policy/auth_set.h"
+#include "proxy/policy/handshake_limiter.h"
 #include "proxy/transport/tls_context.h"
 
 #include <atomic>
@@ -29,6 +31,11 @@ public:
     config_.store(std::move(config));
   }
 
+  // The keys and token files of the [auth.NAME] tables. Stored before the config that names
+  // them (like the TLS contexts), so a session that read a config finds them.
+  std::shared_ptr<const policy::AuthSet> auth() const { return auth_.load(); }
+  void setAuth(std::shared_ptr<const policy::AuthSet> auth) { auth_.store(std::move(auth)); }
+
   // Counts a new client connection against server.max_connections; false when over it.
   bool admitConnection(uint64_t max_connections);
   void releaseConnection() { active_.fetch_sub(1, std::memory_order_relaxed); }
@@ -43,10 +50,13 @@ public:
   std::atomic<bool> draining{false};
   // Which backends are up: sessions record their connects, the main loop probes down ones.
   metrics::BackendHealth backend_health;
+  // max_handshakes_per_second_per_ip, over all workers.
+  policy::HandshakeLimiter handshake_limiter;
 
 private:
   std::atomic<std::shared_ptr<const config::Config>> config_;
   std::atomic<std::shared_ptr<const TlsContexts>> tls_;
+  std::atomic<std::shared_ptr<const policy::AuthSet>> auth_;
   std::atomic<uint64_t> active_{0};
   std::atomic<uint64_t> next_id_{1};
   std::mutex ip_mutex_;

@@ -5,6 +5,7 @@
 #include "common/ws/frame_parser.h"
 #include "proxy/core/timer_wheel.h"
 #include "proxy/metrics/connections.h"
+#include "proxy/policy/admission.h"
 #include "proxy/session/relay.h"
 #include "proxy/transport/lookup.h"
 #include "proxy/transport/tcp_stream.h"
@@ -39,6 +40,7 @@ enum class Termination : uint8_t {
   BinaryNotAllowed,   // 1008
   RateLimited,        // 4002
   Lifetime,           // 4003
+  TokenExpired,       // 4001: the client's token expired (auth expiry = "close")
   IdleTimeout,        // 1001
   HeartbeatTimeout,   // the client did not answer pings
   MidFrameViolation,  // a violation inside a frame already partly forwarded: TCP closed
@@ -103,10 +105,11 @@ private:
     IdleTimer,
     LifetimeTimer,
     CloseTimer,
+    ExpiryTimer, // the token's exp (auth expiry = "close")
   };
   // Purposes that never run at once share a wheel entry: the handshake and the close timeout
   // (the phase), the ping and the pong timeout (the heartbeat).
-  static constexpr std::size_t kTimerEntries = 4;
+  static constexpr std::size_t kTimerEntries = 5;
   static constexpr std::size_t entryOf(Timer timer) {
     switch (timer) {
     case HandshakeTimer:
@@ -119,6 +122,8 @@ private:
       return 2;
     case LifetimeTimer:
       return 3;
+    case ExpiryTimer:
+      return 4;
     }
     return 0;
   }
@@ -129,6 +134,10 @@ private:
   void onEarlyClientData(std::span<const uint8_t> bytes);
   void handleRequest();
   bool routeRequest(const http::Request& request);
+  // Runs the admission checks (proxy/policy/admission.h); false after a rejection.
+  bool admitRequest(const http::Request& request);
+  void recordAdmission(const policy::Admitted& admitted);
+  void onTokenExpired();
   void connectBackend();
   void onBackendConnected(int status);
   void sendUpgradeRequest();
@@ -219,6 +228,7 @@ private:
     std::size_t backend_index = 0;
     std::string last_error; // why the last backend attempt failed
     Lookup lookup;          // the picked backend's name, while it resolves
+    policy::Admitted admitted; // what admission found (token expiry, claims, token removal)
   };
   std::unique_ptr<Handshake> handshake_;
   std::string path_;

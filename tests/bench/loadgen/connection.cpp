@@ -107,7 +107,7 @@ void Connection::start() {
   key_ = ws::generateKey();
   request_ = "GET " + target_.path + " HTTP/1.1\r\nHost: " + target_.host_header +
              "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key_ +
-             "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+             "\r\nSec-WebSocket-Version: 13\r\n" + target_.headers + "\r\n";
   if (target_.tls != nullptr && !setupTls()) {
     failure_ = Failure::Tls;
     events_.onClosed(*this, failure_);

@@ -39,6 +39,7 @@ struct Target {
   sockaddr_in address{};
   std::string host_header; // "127.0.0.1:8080"
   std::string path;        // the request target
+  std::string headers;     // extra header lines of every upgrade request
   // Where reads land. One per loop: a read is processed completely inside its callback.
   std::vector<uint8_t> read_buffer = std::vector<uint8_t>(std::size_t{64} * 1024);
 

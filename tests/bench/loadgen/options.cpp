@@ -17,6 +17,7 @@ const char* const kUsage =
     "  --host ADDR            IPv4 address of the proxy or backend (default 127.0.0.1)\n"
     "  --port PORT            its port\n"
     "  --path PATH            request target (default /echo; flood: /flood?bytes=B&size=S)\n"
+    "  --header 'NAME: VALUE' an extra upgrade request header (repeatable; e.g. a token)\n"
     "  --connections N        default: echo 100, idle 1000, handshake 20, flood 1\n"
     "  --size BYTES           payload per message, suffix K/KiB or M/MiB allowed (default 64)\n"
     "  --pipeline K           echo: messages in flight per connection (default 1)\n"
@@ -106,6 +107,14 @@ bool applyValue(std::string_view name, std::string_view value, Options& o) {
     o.path = std::string(value);
     return value.starts_with('/');
   }
+  if (name == "--header") {
+    const std::size_t colon = value.find(':');
+    if (colon == 0 || colon == std::string_view::npos || value.find_first_of("\r\n") != value.npos) {
+      return false;
+    }
+    o.headers += std::string(value) + "\r\n";
+    return true;
+  }
   if (name == "--sni") {
     o.tls_server_name = std::string(value);
     return true;
@@ -145,7 +154,7 @@ bool takesValue(std::string_view name) {
   for (const std::string_view known :
        {"--mode", "--host", "--port", "--path", "--connections", "--size", "--pipeline",
         "--content", "--duration", "--warmup", "--flood-bytes", "--connect-concurrency",
-        "--watch-pid", "--label", "--sni"}) {
+        "--watch-pid", "--label", "--sni", "--header"}) {
     if (name == known) return true;
   }
   return false;

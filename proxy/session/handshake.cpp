@@ -475,8 +475,8 @@ void Session::openSession(std::span<const uint8_t> early_backend_bytes) {
     arm(LifetimeTimer, static_cast<uint64_t>(policy_->max_session_lifetime.count()));
   }
   if (close_at) {
-    const int64_t left = *close_at - policy::unixNowMs();
-    arm(ExpiryTimer, left > 0 ? static_cast<uint64_t>(left) : 0);
+    token_close_at_ms_ = *close_at;
+    onTokenExpired(); // arms the timer, or closes at once when the token expired meanwhile
   }
   const auto feedEarly = [this](Relay& relay, Leg& from, Leg& to, std::span<const uint8_t> bytes) {
     if (bytes.empty() || state_ != State::Open) return;

@@ -248,6 +248,7 @@ private:
   uint64_t ping_seq_ = 0;
   uint64_t ping_sent_ms_ = 0;
   uint64_t last_client_rx_ms_ = 0;
+  int64_t token_close_at_ms_ = 0; // Unix ms when the token expires (ExpiryTimer armed)
   uint64_t rate_window_ = 0;
   uint64_t rate_count_ = 0;
   double last_rtt_ms_ = -1;

@@ -34,6 +34,13 @@ void Session::recordAdmission(const policy::Admitted& admitted) {
 
 void Session::onTokenExpired() {
   if (state_ != State::Open) return;
+  // The wheel runs on the loop's cached clock; the token's time is the wall clock. Until the
+  // wall clock says so, the token has not expired: wait for the rest.
+  const int64_t left = token_close_at_ms_ - policy::unixNowMs();
+  if (left > 0) {
+    arm(ExpiryTimer, static_cast<uint64_t>(left));
+    return;
+  }
   worker_.stats().token_expired_closes.add();
   closeBoth(Termination::TokenExpired, ws::close_code::kAuthExpired, "token expired",
             ws::close_code::kGoingAway, "client token expired");

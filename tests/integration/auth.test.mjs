@@ -288,8 +288,8 @@ describe('authentication', () => {
 
   test('metrics count results, 4001 closes and rate limiting; no token is ever logged',
     async () => {
-      const m = parseMetrics(await httpGet(gw.adminUrl('/metrics')));
-      const value = (name, labels = {}) => m.find(name, labels);
+      const m = parseMetrics((await httpGet(gw.adminUrl('/metrics'))).body);
+      const value = (name, labels = {}) => m.get(name, labels);
       assert.ok(value('wsgate_auth_results_total', { result: 'ok' }) >= 10);
       for (const r of ['missing', 'malformed', 'bad_signature', 'expired', 'not_yet_valid',
         'wrong_issuer', 'wrong_audience', 'algorithm_not_allowed', 'unknown_kid',

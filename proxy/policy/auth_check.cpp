@@ -23,8 +23,7 @@ auth::Failure verify(const Authenticator& authenticator, const std::string& toke
   if (authenticator.bearer) {
     return authenticator.bearer->accepts(token) ? auth::Failure::Ok : auth::Failure::UnknownToken;
   }
-  const auth::JwtResult result =
-      authenticator.jwt->verify(token, in.unix_now_ms / 1000, authenticator.claim_names);
+  const auth::JwtResult result = authenticator.verifyJwt(token, in.unix_now_ms / 1000);
   if (result.failure != auth::Failure::Ok) return result.failure;
   const config::Auth& conf = *authenticator.config;
   if (conf.expiry == config::TokenExpiry::Close && result.exp) {

@@ -63,10 +63,21 @@ bool buildOne(const config::Auth& conf, Authenticator& out, std::string& error) 
   rules.audience = conf.audience;
   rules.leeway_s = std::chrono::duration_cast<std::chrono::seconds>(conf.leeway).count();
   out.jwt.emplace(std::move(*keys), std::move(rules));
+  out.cache = std::make_unique<TokenCache>();
   return true;
 }
 
 } // namespace
+
+auth::JwtResult Authenticator::verifyJwt(std::string_view token, int64_t now_s) const {
+  if (token.size() > auth::kMaxTokenLength) return {};
+  const int64_t leeway_s = std::chrono::duration_cast<std::chrono::seconds>(config->leeway).count();
+  const auth::Digest digest = tokenDigest(token);
+  if (auto cached = cache->find(digest, now_s, leeway_s)) return std::move(*cached);
+  auth::JwtResult result = jwt->verify(token, now_s, claim_names);
+  if (result.failure == auth::Failure::Ok) cache->insert(digest, result);
+  return result;
+}
 
 std::shared_ptr<const AuthSet> buildAuthSet(const config::Config& config, std::string& error) {
   auto set = std::make_shared<AuthSet>();

@@ -8,6 +8,7 @@
 #include "common/auth/jwt.h"
 #include "common/auth/token_source.h"
 #include "common/config/config.h"
+#include "proxy/policy/token_cache.h"
 
 #include <map>
 #include <memory>
@@ -23,6 +24,10 @@ struct Authenticator {
   std::vector<std::string> claim_names; // forward_claims' claims, in order
   std::optional<auth::JwtVerifier> jwt;
   std::optional<auth::BearerTokens> bearer;
+  std::unique_ptr<TokenCache> cache; // jwt only: tokens verified with these keys
+
+  // Verifies a JWT through the cache.
+  auth::JwtResult verifyJwt(std::string_view token, int64_t now_s) const;
 };
 
 struct AuthSet {

@@ -88,8 +88,8 @@ INSTANTIATE_TEST_SUITE_P(Jwt, EveryAlgorithm,
                                            AlgCase{"ES256", KeyType::EcP256},
                                            AlgCase{"ES384", KeyType::EcP384},
                                            AlgCase{"EdDSA", KeyType::Ed25519}),
-                         [](const ::testing::TestParamInfo<AlgCase>& info) {
-                           return std::string(info.param.alg);
+                         [](const ::testing::TestParamInfo<AlgCase>& param_info) {
+                           return std::string(param_info.param.alg);
                          });
 
 TEST(Jwt, HmacAlgorithmsWithASecret) {

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string_view>
 
 namespace wsgate::bench {
@@ -18,6 +19,7 @@ const char* const kUsage =
     "  --port PORT            its port\n"
     "  --path PATH            request target (default /echo; flood: /flood?bytes=B&size=S)\n"
     "  --header 'NAME: VALUE' an extra upgrade request header (repeatable; e.g. a token)\n"
+    "  --headers-file FILE    one header line per line; each upgrade sends the next (cycling)\n"
     "  --connections N        default: echo 100, idle 1000, handshake 20, flood 1\n"
     "  --size BYTES           payload per message, suffix K/KiB or M/MiB allowed (default 64)\n"
     "  --pipeline K           echo: messages in flight per connection (default 1)\n"
@@ -115,6 +117,14 @@ bool applyValue(std::string_view name, std::string_view value, Options& o) {
     o.headers += std::string(value) + "\r\n";
     return true;
   }
+  if (name == "--headers-file") {
+    std::ifstream in{std::string(value)};
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.find(':') != std::string::npos) o.header_cycle.push_back(line + "\r\n");
+    }
+    return !o.header_cycle.empty();
+  }
   if (name == "--sni") {
     o.tls_server_name = std::string(value);
     return true;
@@ -154,7 +164,7 @@ bool takesValue(std::string_view name) {
   for (const std::string_view known :
        {"--mode", "--host", "--port", "--path", "--connections", "--size", "--pipeline",
         "--content", "--duration", "--warmup", "--flood-bytes", "--connect-concurrency",
-        "--watch-pid", "--label", "--sni", "--header"}) {
+        "--watch-pid", "--label", "--sni", "--header", "--headers-file"}) {
     if (name == known) return true;
   }
   return false;

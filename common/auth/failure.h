@@ -29,9 +29,11 @@ std::string_view label(Failure failure);
 std::string_view describe(Failure failure);
 
 inline constexpr std::array<Failure, kFailureCount> kAllFailures{
-    Failure::Ok,           Failure::Missing,     Failure::Malformed,
-    Failure::AlgorithmNotAllowed, Failure::UnknownKid, Failure::BadSignature,
-    Failure::Expired,      Failure::NotYetValid, Failure::WrongIssuer,
-    Failure::WrongAudience, Failure::UnknownToken};
+    Failure::Ok,          Failure::Missing,
+    Failure::Malformed,   Failure::AlgorithmNotAllowed,
+    Failure::UnknownKid,  Failure::BadSignature,
+    Failure::Expired,     Failure::NotYetValid,
+    Failure::WrongIssuer, Failure::WrongAudience,
+    Failure::UnknownToken};
 
 } // namespace wsgate::auth

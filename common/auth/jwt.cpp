@@ -3,10 +3,9 @@
 #include "common/auth/base64url.h"
 #include "common/http/headers.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 namespace wsgate::auth {
 namespace {
@@ -129,7 +128,8 @@ JwtResult JwtVerifier::verify(std::string_view token, int64_t now_s,
   }
   const auto kid_it = header.find("kid");
   if (kid_it != header.end() && !kid_it->is_string()) return result;
-  const std::string* kid = kid_it != header.end() ? &kid_it->get_ref<const std::string&>() : nullptr;
+  const std::string* kid =
+      kid_it != header.end() ? &kid_it->get_ref<const std::string&>() : nullptr;
   // The key is chosen by kid when the token names one, else every key that fits the algorithm
   // is tried. A key whose type does not fit the algorithm is never used.
   bool found_kid = false;

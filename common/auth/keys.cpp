@@ -2,6 +2,7 @@
 
 #include "common/auth/base64url.h"
 
+#include <array>
 #include <nlohmann/json.hpp>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -11,8 +12,6 @@
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
-
-#include <array>
 #include <utility>
 
 namespace wsgate::auth {
@@ -150,10 +149,14 @@ bool jwkKey(const Json& jwk, Key& key, std::string& error, std::size_t index) {
   }
   const std::string type = kty != jwk.end() && kty->is_string() ? kty->get<std::string>() : "";
   bool ok = false;
-  if (type == "RSA") ok = rsaKey(jwk, key);
-  else if (type == "EC") ok = ecKey(jwk, key);
-  else if (type == "OKP") ok = okpKey(jwk, key);
-  else if (type == "oct") ok = octKey(jwk, key);
+  if (type == "RSA")
+    ok = rsaKey(jwk, key);
+  else if (type == "EC")
+    ok = ecKey(jwk, key);
+  else if (type == "OKP")
+    ok = okpKey(jwk, key);
+  else if (type == "oct")
+    ok = octKey(jwk, key);
   else {
     error = where + ": unsupported \"kty\" (RSA, EC, OKP or oct)";
     return false;
@@ -221,8 +224,10 @@ std::optional<KeySet> parsePem(std::string_view text, std::string& error) {
     EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group.data(), group.size(),
                                    &length);
     const std::string_view name(group.data(), length);
-    if (name == SN_X9_62_prime256v1) key.type = KeyType::EcP256;
-    else if (name == SN_secp384r1) key.type = KeyType::EcP384;
+    if (name == SN_X9_62_prime256v1)
+      key.type = KeyType::EcP256;
+    else if (name == SN_secp384r1)
+      key.type = KeyType::EcP384;
     else {
       error = "EC curve " + std::string(name) + " is not supported (P-256, P-384)";
       return std::nullopt;
@@ -238,7 +243,9 @@ std::optional<KeySet> parsePem(std::string_view text, std::string& error) {
 
 } // namespace
 
-void EvpKeyFree::operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+void EvpKeyFree::operator()(EVP_PKEY* key) const {
+  EVP_PKEY_free(key);
+}
 
 std::optional<Algorithm> parseAlgorithm(std::string_view name) {
   for (const auto& [text, algorithm] : kAlgorithms) {

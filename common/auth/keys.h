@@ -15,7 +15,18 @@ typedef struct evp_pkey_st EVP_PKEY; // NOLINT(modernize-use-using): OpenSSL's o
 namespace wsgate::auth {
 
 // The JWS algorithms wsgate verifies. "none" is not one of them.
-enum class Algorithm : uint8_t { HS256, HS384, HS512, RS256, RS384, RS512, PS256, ES256, ES384, EdDSA };
+enum class Algorithm : uint8_t {
+  HS256,
+  HS384,
+  HS512,
+  RS256,
+  RS384,
+  RS512,
+  PS256,
+  ES256,
+  ES384,
+  EdDSA
+};
 
 // "HS256" -> HS256 ...; nullopt for anything else, "none" included.
 std::optional<Algorithm> parseAlgorithm(std::string_view name);
@@ -32,8 +43,8 @@ struct EvpKeyFree {
 struct Key {
   std::string kid; // "" when the key has none
   KeyType type = KeyType::Secret;
-  std::optional<Algorithm> alg;            // a JWK's "alg": the only algorithm it may verify
-  std::string secret;                      // Secret only
+  std::optional<Algorithm> alg;               // a JWK's "alg": the only algorithm it may verify
+  std::string secret;                         // Secret only
   std::unique_ptr<EVP_PKEY, EvpKeyFree> pkey; // every other type
 };
 

@@ -1,15 +1,14 @@
 // Signature checks with OpenSSL EVP for every algorithm JwtVerifier accepts.
 #include "common/auth/jwt.h"
 
+#include <array>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
-#include <openssl/evp.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rsa.h>
-
-#include <array>
 
 namespace wsgate::auth {
 namespace {
@@ -84,15 +83,15 @@ bool verifyPublic(Algorithm algorithm, EVP_PKEY* pkey, std::string_view input,
   }
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_PKEY_CTX* pctx = nullptr;
-  bool ok = ctx != nullptr &&
-            EVP_DigestVerifyInit(ctx, &pctx, digestOf(algorithm), nullptr, pkey) == 1;
+  bool ok =
+      ctx != nullptr && EVP_DigestVerifyInit(ctx, &pctx, digestOf(algorithm), nullptr, pkey) == 1;
   if (ok && algorithm == Algorithm::PS256) {
     ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
          EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
   }
-  ok = ok && EVP_DigestVerify(ctx, sig, sig_length,
-                              reinterpret_cast<const unsigned char*>(input.data()),
-                              input.size()) == 1;
+  ok = ok &&
+       EVP_DigestVerify(ctx, sig, sig_length, reinterpret_cast<const unsigned char*>(input.data()),
+                        input.size()) == 1;
   EVP_MD_CTX_free(ctx);
   // A failed verification leaves errors on this thread's queue, where the TLS code of the
   // same worker would read them as its own.

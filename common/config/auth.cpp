@@ -9,9 +9,14 @@ namespace {
 
 // Headers wsgate writes itself or that carry the handshake: a claim cannot be forwarded in them.
 bool reservedHeader(std::string_view name) {
-  static constexpr std::string_view kReserved[] = {
-      "host", "upgrade", "connection", "content-length", "transfer-encoding",
-      "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"};
+  static constexpr std::string_view kReserved[] = {"host",
+                                                   "upgrade",
+                                                   "connection",
+                                                   "content-length",
+                                                   "transfer-encoding",
+                                                   "x-forwarded-for",
+                                                   "x-forwarded-proto",
+                                                   "x-forwarded-host"};
   for (const std::string_view reserved : kReserved) {
     if (http::equalsIgnoreCase(name, reserved)) return true;
   }

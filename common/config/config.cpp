@@ -196,7 +196,9 @@ std::string_view toString(Utf8Mode mode) {
   return mode == Utf8Mode::Strict ? "strict" : "off";
 }
 
-std::string_view toString(AuthType type) { return type == AuthType::Jwt ? "jwt" : "bearer"; }
+std::string_view toString(AuthType type) {
+  return type == AuthType::Jwt ? "jwt" : "bearer";
+}
 
 std::string_view toString(TokenExpiry expiry) {
   return expiry == TokenExpiry::Close ? "close" : "ignore";

@@ -153,8 +153,8 @@ struct Policy {
   bool allow_missing_origin = true; // with allowed_origins set: admit requests without Origin
   // Upgrades per second per client IP (token bucket, burst 2x); 0 = unlimited; over it: 429.
   uint64_t max_handshakes_per_second_per_ip = 0;
-  std::string auth;                 // the name of an [auth.NAME] table; "" = none
-  const Auth* auth_ptr = nullptr;   // resolved by the loader: &Config::auth.at(auth), or null
+  std::string auth;               // the name of an [auth.NAME] table; "" = none
+  const Auth* auth_ptr = nullptr; // resolved by the loader: &Config::auth.at(auth), or null
 };
 
 inline constexpr std::size_t kUnresolved = static_cast<std::size_t>(-1);

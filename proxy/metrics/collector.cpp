@@ -161,10 +161,9 @@ void addAdmission(std::vector<MetricFamily>& out, const Totals& t) {
              "token was refused).",
              MetricType::Counter);
   for (const auth::Failure failure : auth::kAllFailures) {
-    results.metric.push_back(
-        sample({{std::string(label::kResult), std::string(auth::label(failure))}},
-               MetricType::Counter,
-               static_cast<double>(t.auth_results[static_cast<std::size_t>(failure)])));
+    results.metric.push_back(sample(
+        {{std::string(label::kResult), std::string(auth::label(failure))}}, MetricType::Counter,
+        static_cast<double>(t.auth_results[static_cast<std::size_t>(failure)])));
   }
   out.push_back(std::move(results));
   addScalar(out, name::kAuthExpiredCloses,

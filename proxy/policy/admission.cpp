@@ -51,7 +51,9 @@ int64_t unixNowMs() {
       .count();
 }
 
-std::span<const Check> admissionChecks() { return kChecks; }
+std::span<const Check> admissionChecks() {
+  return kChecks;
+}
 
 Decision admit(const AdmissionRequest& request, Admitted& admitted) {
   for (const Check check : kChecks) {

@@ -11,10 +11,10 @@ namespace {
 Decision refuse(auth::Failure failure) {
   const std::string description(auth::describe(failure));
   // RFC 6750 section 3.1: a request without credentials gets no error code.
-  std::string challenge = failure == auth::Failure::Missing
-                              ? "Bearer error_description=\"" + description + "\""
-                              : "Bearer error=\"invalid_token\", error_description=\"" +
-                                    description + "\"";
+  std::string challenge =
+      failure == auth::Failure::Missing
+          ? "Bearer error_description=\"" + description + "\""
+          : "Bearer error=\"invalid_token\", error_description=\"" + description + "\"";
   return {401, "authentication failed: " + description, {{"WWW-Authenticate", challenge}}};
 }
 
@@ -48,8 +48,7 @@ Decision checkAuth(const AdmissionRequest& in, Admitted& admitted) {
     // Only between two reloads that removed the table: the next request sees the new policy.
     return {503, "authentication '" + in.policy.auth + "' is being reloaded", {}};
   }
-  const auto found =
-      auth::findToken(authenticator->sources, in.request.headers, in.target);
+  const auto found = auth::findToken(authenticator->sources, in.request.headers, in.target);
   auth::Failure failure = auth::Failure::Missing;
   if (found) failure = verify(*authenticator, found->token, in, admitted);
   admitted.auth_result = failure;
@@ -58,8 +57,8 @@ Decision checkAuth(const AdmissionRequest& in, Admitted& admitted) {
     admitted.drop_headers.push_back(header);
   for (const auth::TokenSource& source : authenticator->sources) {
     if (source.kind == auth::SourceKind::Query) {
-      admitted.target = auth::removeQueryParameter(admitted.target ? *admitted.target : in.target,
-                                                   source.name);
+      admitted.target =
+          auth::removeQueryParameter(admitted.target ? *admitted.target : in.target, source.name);
     }
     if (source.kind == auth::SourceKind::Subprotocol) admitted.drop_token_protocol = true;
   }

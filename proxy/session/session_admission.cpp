@@ -9,9 +9,8 @@ namespace wsgate::proxy {
 bool Session::admitRequest(const http::Request& request) {
   Handshake& hs = *handshake_;
   const std::string ip = clientIp();
-  const policy::AdmissionRequest in{request,   hs.target, *policy_,
-                                    ip,        worker_.shared(), now(),
-                                    policy::unixNowMs()};
+  const policy::AdmissionRequest in{request,          hs.target, *policy_,           ip,
+                                    worker_.shared(), now(),     policy::unixNowMs()};
   policy::Decision decision = policy::admit(in, hs.admitted);
   ip_counted_ = hs.admitted.ip_counted;
   recordAdmission(hs.admitted);

@@ -1,8 +1,7 @@
 // The JWS verifier: every algorithm with keys made for this run, every failure reason, the
 // HMAC-with-a-public-key confusion, kid selection and claim checks.
-#include "common/auth/jwt.h"
-
 #include "auth_test_keys.h"
+#include "common/auth/jwt.h"
 
 #include <gtest/gtest.h>
 
@@ -69,8 +68,7 @@ TEST_P(EveryAlgorithm, VerifiesWithPemAndJwkAndRefusesATamperedToken) {
     EXPECT_EQ(ok.claims[0].second, "alice");
     // Another payload under the same signature.
     const std::size_t dot = token.find('.');
-    const std::string forged = token.substr(0, dot + 1) +
-                               encodeBase64Url("{\"sub\":\"mallory\"}") +
+    const std::string forged = token.substr(0, dot + 1) + encodeBase64Url("{\"sub\":\"mallory\"}") +
                                token.substr(token.rfind('.'));
     EXPECT_EQ(verifier.verify(forged, kNow, {}).failure, Failure::BadSignature) << c.alg;
     // A different key of the same type.
@@ -80,17 +78,15 @@ TEST_P(EveryAlgorithm, VerifiesWithPemAndJwkAndRefusesATamperedToken) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Jwt, EveryAlgorithm,
-                         ::testing::Values(AlgCase{"RS256", KeyType::Rsa},
-                                           AlgCase{"RS384", KeyType::Rsa},
-                                           AlgCase{"RS512", KeyType::Rsa},
-                                           AlgCase{"PS256", KeyType::Rsa},
-                                           AlgCase{"ES256", KeyType::EcP256},
-                                           AlgCase{"ES384", KeyType::EcP384},
-                                           AlgCase{"EdDSA", KeyType::Ed25519}),
-                         [](const ::testing::TestParamInfo<AlgCase>& param_info) {
-                           return std::string(param_info.param.alg);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Jwt, EveryAlgorithm,
+    ::testing::Values(AlgCase{"RS256", KeyType::Rsa}, AlgCase{"RS384", KeyType::Rsa},
+                      AlgCase{"RS512", KeyType::Rsa}, AlgCase{"PS256", KeyType::Rsa},
+                      AlgCase{"ES256", KeyType::EcP256}, AlgCase{"ES384", KeyType::EcP384},
+                      AlgCase{"EdDSA", KeyType::Ed25519}),
+    [](const ::testing::TestParamInfo<AlgCase>& param_info) {
+      return std::string(param_info.param.alg);
+    });
 
 TEST(Jwt, HmacAlgorithmsWithASecret) {
   const std::string secret = "0123456789abcdef0123456789abcdef";
@@ -213,12 +209,13 @@ TEST(JwtKeys, RefusesBadKeyFiles) {
   EXPECT_FALSE(parseKeys("short", error));
   EXPECT_FALSE(parseKeys("{\"keys\":[]}", error));
   EXPECT_FALSE(parseKeys("{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}", error));
-  EXPECT_FALSE(parseKeys("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\",\"y\":\"AA\"}]}",
-                         error));
+  EXPECT_FALSE(parseKeys(
+      "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\",\"y\":\"AA\"}]}", error));
   EXPECT_FALSE(parseKeys("{\"keys\":[{\"kty\":\"XX\"}]}", error));
   EXPECT_FALSE(parseKeys("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", error));
   const PrivateKey a = generate(KeyType::Ed25519);
-  const std::string twice = "{\"keys\":[" + testing::jwk(a, "x") + "," + testing::jwk(a, "x") + "]}";
+  const std::string twice =
+      "{\"keys\":[" + testing::jwk(a, "x") + "," + testing::jwk(a, "x") + "]}";
   EXPECT_FALSE(parseKeys(twice, error));
   EXPECT_NE(error.find("appears twice"), std::string::npos);
 }

@@ -45,7 +45,8 @@ TEST(TokenSource, RemovesTheQueryParameterAndTheProtocolEntry) {
   EXPECT_EQ(removeQueryParameter("/ws?a=1&access_token=abc&b", "access_token"), "/ws?a=1&b");
   EXPECT_EQ(removeQueryParameter("/ws?access_token=1&access_token=2", "access_token"), "/ws");
   EXPECT_EQ(removeQueryParameter("/ws?access_tokenX=1", "access_token"), "/ws?access_tokenX=1");
-  EXPECT_EQ(protocolsWithoutToken("chat, bearer.abc ,v2"), (std::vector<std::string>{"chat", "v2"}));
+  EXPECT_EQ(protocolsWithoutToken("chat, bearer.abc ,v2"),
+            (std::vector<std::string>{"chat", "v2"}));
 }
 
 TEST(Bearer, AcceptsListedTokensOnly) {

@@ -111,7 +111,8 @@ bool applyValue(std::string_view name, std::string_view value, Options& o) {
   }
   if (name == "--header") {
     const std::size_t colon = value.find(':');
-    if (colon == 0 || colon == std::string_view::npos || value.find_first_of("\r\n") != value.npos) {
+    if (colon == 0 || colon == std::string_view::npos ||
+        value.find_first_of("\r\n") != value.npos) {
       return false;
     }
     o.headers += std::string(value) + "\r\n";
@@ -121,7 +122,8 @@ bool applyValue(std::string_view name, std::string_view value, Options& o) {
     std::ifstream in{std::string(value)};
     std::string line;
     while (std::getline(in, line)) {
-      if (!line.empty() && line.find(':') != std::string::npos) o.header_cycle.push_back(line + "\r\n");
+      if (!line.empty() && line.find(':') != std::string::npos)
+        o.header_cycle.push_back(line + "\r\n");
     }
     return !o.header_cycle.empty();
   }

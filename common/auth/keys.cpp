@@ -82,7 +82,7 @@ bool rsaKey(const Json& jwk, Key& key) {
 bool ecKey(const Json& jwk, Key& key) {
   const auto crv = jwk.find("crv");
   if (crv == jwk.end() || !crv->is_string()) return false;
-  const std::string& curve = crv->get_ref<const std::string&>();
+  const auto& curve = crv->get_ref<const std::string&>();
   std::size_t size = 0;
   const char* group = nullptr;
   if (curve == "P-256") {
@@ -149,15 +149,15 @@ bool jwkKey(const Json& jwk, Key& key, std::string& error, std::size_t index) {
   }
   const std::string type = kty != jwk.end() && kty->is_string() ? kty->get<std::string>() : "";
   bool ok = false;
-  if (type == "RSA")
+  if (type == "RSA") {
     ok = rsaKey(jwk, key);
-  else if (type == "EC")
+  } else if (type == "EC") {
     ok = ecKey(jwk, key);
-  else if (type == "OKP")
+  } else if (type == "OKP") {
     ok = okpKey(jwk, key);
-  else if (type == "oct")
+  } else if (type == "oct") {
     ok = octKey(jwk, key);
-  else {
+  } else {
     error = where + ": unsupported \"kty\" (RSA, EC, OKP or oct)";
     return false;
   }
@@ -224,11 +224,11 @@ std::optional<KeySet> parsePem(std::string_view text, std::string& error) {
     EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group.data(), group.size(),
                                    &length);
     const std::string_view name(group.data(), length);
-    if (name == SN_X9_62_prime256v1)
+    if (name == SN_X9_62_prime256v1) {
       key.type = KeyType::EcP256;
-    else if (name == SN_secp384r1)
+    } else if (name == SN_secp384r1) {
       key.type = KeyType::EcP384;
-    else {
+    } else {
       error = "EC curve " + std::string(name) + " is not supported (P-256, P-384)";
       return std::nullopt;
     }

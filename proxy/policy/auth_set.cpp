@@ -84,7 +84,7 @@ std::shared_ptr<const AuthSet> buildAuthSet(const config::Config& config, std::s
   for (const auto& [name, conf] : config.auth) {
     Authenticator authenticator;
     if (!buildOne(conf, authenticator, error)) {
-      error = "auth." + name + ": " + error;
+      error.insert(0, "auth." + name + ": ");
       return nullptr;
     }
     set->by_name.emplace(name, std::move(authenticator));

@@ -8,7 +8,7 @@ namespace wsgate::proxy::policy {
 HandshakeLimiter::Verdict HandshakeLimiter::take(const std::string& ip, uint64_t per_second,
                                                  uint64_t now_ms) {
   if (per_second == 0) return {};
-  const double rate = static_cast<double>(per_second);
+  const auto rate = static_cast<double>(per_second);
   const double capacity = 2 * rate;
   Shard& shard = shards_[std::hash<std::string>{}(ip) % kShards];
   const std::lock_guard lock(shard.mutex);

@@ -24,9 +24,13 @@ HandshakeLimiter::Verdict HandshakeLimiter::take(const std::string& ip, uint64_t
     shard.order.splice(shard.order.begin(), shard.order, it->second.lru);
   }
   Bucket& bucket = it->second;
-  const double elapsed_s = static_cast<double>(now_ms - bucket.last_ms) / 1000.0;
-  bucket.tokens = std::min(capacity, bucket.tokens + elapsed_s * rate);
-  bucket.last_ms = now_ms;
+  // Workers' loop clocks are cached at different moments: one may be a little behind the time
+  // another stored, which is no time at all.
+  if (now_ms > bucket.last_ms) {
+    const double elapsed_s = static_cast<double>(now_ms - bucket.last_ms) / 1000.0;
+    bucket.tokens = std::min(capacity, bucket.tokens + elapsed_s * rate);
+    bucket.last_ms = now_ms;
+  }
   if (bucket.tokens >= 1.0) {
     bucket.tokens -= 1.0;
     return {};

@@ -27,7 +27,8 @@ public:
   };
 
   // Takes one token from `ip`'s bucket (rate `per_second`, capacity 2 x rate). `now_ms`:
-  // a monotonic clock.
+  // a monotonic clock (a worker's loop time; a time before the bucket's last one counts as
+  // no time passed).
   Verdict take(const std::string& ip, uint64_t per_second, uint64_t now_ms);
   std::size_t size() const;
 

@@ -32,6 +32,13 @@ TEST(HandshakeLimiter, RetryAfterCoversASlowRate) {
   EXPECT_EQ(limiter.take("a", 1, 1000).admitted, true);
 }
 
+TEST(HandshakeLimiter, AnEarlierClockIsNoTimePassed) {
+  HandshakeLimiter limiter;
+  EXPECT_TRUE(limiter.take("a", 1, 5000).admitted);
+  EXPECT_TRUE(limiter.take("a", 1, 5000).admitted);
+  EXPECT_FALSE(limiter.take("a", 1, 4990).admitted); // another worker's clock, 10 ms behind
+}
+
 TEST(HandshakeLimiter, MemoryIsBounded) {
   HandshakeLimiter limiter;
   const std::size_t capacity = HandshakeLimiter::kShards * HandshakeLimiter::kPerShard;

@@ -18,8 +18,10 @@ run | build | test) ;;
 esac
 run_pkgs=(build-essential cmake pkg-config libuv1-dev node-llhttp libssl-dev libtomlplusplus-dev zlib1g-dev
   prometheus-cpp-dev curl python3 python3-websockets)
+# JWT headers, claims and JWKS files (common/auth/).
+run_pkgs+=(nlohmann-json3-dev)
 build_pkgs=(clang googletest libgtest-dev libgmock-dev libbenchmark-dev)
-test_pkgs=(python3-yaml openssl procps iproute2 chromium prometheus lintian systemd)
+test_pkgs=(python3-yaml python3-cryptography openssl procps iproute2 chromium prometheus lintian systemd)
 
 want=("${run_pkgs[@]}")
 [ "$mode" != run ] && want+=("${build_pkgs[@]}")

@@ -3,6 +3,7 @@
 
 #include "common/config/cli.h"
 #include "proxy/core/logger.h"
+#include "proxy/policy/auth_set.h"
 #include "proxy/probe/probe.h"
 #include "proxy/server/server.h"
 #include "proxy/transport/tls_context.h"
@@ -33,6 +34,10 @@ int main(int argc, char** argv) {
     if (config == nullptr) return kExitConfigError;
     std::string error;
     if (wsgate::proxy::buildTlsContexts(*config, nullptr, error) == nullptr) {
+      std::cerr << line.config_path << ": " << error << '\n';
+      return kExitConfigError;
+    }
+    if (wsgate::proxy::policy::buildAuthSet(*config, error) == nullptr) {
       std::cerr << line.config_path << ": " << error << '\n';
       return kExitConfigError;
     }

@@ -101,6 +101,7 @@ std::vector<std::string> acceptedKeys() {
 [pools.health]
 [pools.rebalance]
 [policies.NAME]
+[auth.NAME]
 )toml";
 #if TOML_EXCEPTIONS
   const toml::table root = toml::parse(kSkeleton, std::string("skeleton"));
@@ -116,6 +117,7 @@ std::vector<std::string> acceptedKeys() {
   for (std::string& key : keys) {
     key = std::regex_replace(key, index, "[]");
     if (key.rfind("policies.NAME.", 0) == 0) key.replace(0, 14, "policies.<name>.");
+    if (key.rfind("auth.NAME.", 0) == 0) key.replace(0, 10, "auth.<name>.");
   }
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
@@ -199,6 +201,14 @@ std::string_view toString(Utf8Mode mode) {
 
 std::string_view toString(CompressionMode mode) {
   return mode == CompressionMode::Inspect ? "inspect" : "off";
+}
+
+std::string_view toString(AuthType type) {
+  return type == AuthType::Jwt ? "jwt" : "bearer";
+}
+
+std::string_view toString(TokenExpiry expiry) {
+  return expiry == TokenExpiry::Close ? "close" : "ignore";
 }
 
 std::string_view toString(HashKeySource source) {

@@ -38,6 +38,9 @@ enum class Utf8Mode { Strict, Off };
 // Inspect: permessage-deflate passes end to end and wsgate inflates a copy to check it.
 // Off: the client's offer is removed, so no session is compressed.
 enum class CompressionMode { Inspect, Off };
+enum class AuthType { Jwt, Bearer };
+// What happens when a session's token expires while it is open.
+enum class TokenExpiry { Close, Ignore };
 
 // The names used in the file ("round_robin", "p2c", "1.3", ...).
 std::string_view toString(LogLevel level);
@@ -48,6 +51,8 @@ std::string_view toString(Balance balance);
 std::string_view toString(Utf8Mode mode);
 std::string_view toString(CompressionMode mode);
 std::string_view toString(HashKeySource source);
+std::string_view toString(AuthType type);
+std::string_view toString(TokenExpiry expiry);
 
 struct Server {
   uint32_t workers = 0; // 0 = one per CPU this process may use (affinity, cgroup quota); <= 1024
@@ -137,6 +142,22 @@ struct Pool {
   Duration retry_after = std::chrono::seconds(2); // > 0; the 503's Retry-After, jittered +-50%
 };
 
+// An [auth.NAME] table: how a policy that names it authenticates upgrades (CONFIG.md
+// "Additions"). The files it names are read by the proxy at start and on every reload.
+struct Auth {
+  AuthType type = AuthType::Jwt;
+  std::vector<std::string> token_from{"header:Authorization"}; // each parseTokenSource()-valid
+  std::vector<std::string> algorithms; // jwt: non-empty, each parseAlgorithm()-valid
+  std::string keys;                    // jwt: a JWKS, a PEM public key or an HS secret file
+  std::string issuer;                  // "" = not checked
+  std::string audience;                // "" = not checked
+  Duration leeway = std::chrono::seconds(30);
+  TokenExpiry expiry = TokenExpiry::Close;
+  // Claim name -> request header to the backend, in the file's order; header names unique.
+  std::vector<std::pair<std::string, std::string>> forward_claims;
+  std::string tokens_file; // bearer: one accepted token per line
+};
+
 // How a route's WebSocket sessions are limited. Zero durations and counts mean "off"
 // where CONFIG.md says so; the loader rejects zeros that would make no sense.
 struct Policy {
@@ -158,6 +179,10 @@ struct Policy {
   uint64_t backend_max_frame_size = 0;
   bool allow_missing_origin = true; // with allowed_origins set: admit requests without Origin
   CompressionMode compression = CompressionMode::Inspect;
+  // Upgrades per second per client IP (token bucket, burst 2x); 0 = unlimited; over it: 429.
+  uint64_t max_handshakes_per_second_per_ip = 0;
+  std::string auth;               // the name of an [auth.NAME] table; "" = none
+  const Auth* auth_ptr = nullptr; // resolved by the loader: &Config::auth.at(auth), or null
 };
 
 inline constexpr std::size_t kUnresolved = static_cast<std::size_t>(-1);
@@ -198,6 +223,7 @@ struct Config {
   // Always holds kDefaultPolicyName: built from CONFIG.md's defaults when the file has
   // no [policies.default] table.
   std::map<std::string, Policy> policies;
+  std::map<std::string, Auth> auth; // [auth.NAME] tables; Policy::auth_ptr points in here
   std::string source; // the file path or name the config was loaded from
 
   [[nodiscard]] const Policy& defaultPolicy() const {

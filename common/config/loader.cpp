@@ -204,6 +204,7 @@ void readConfig(const toml::table& root, Config& config, ErrorSink& errors) {
   readListeners(in, config, origins);
   readRoutes(in, config, origins);
   readPools(in, config, origins);
+  readAuth(in, config);
   readPolicies(in, config);
   in.reportUnknownKeys();
   crossCheck(config, origins, errors);

@@ -73,8 +73,11 @@ void readPools(TableReader& root, Config& config, Origins& origins);
 // fleet.cpp: discovery, resolve_interval and [pools.rebalance] of one pool.
 void readFleet(TableReader& in, Pool& pool);
 
-// policies.cpp
+// policies.cpp (after readAuth: a policy's `auth` is resolved there)
 void readPolicies(TableReader& root, Config& config);
+
+// auth.cpp
+void readAuth(TableReader& root, Config& config);
 
 // cross_check.cpp: unique names, route references (resolving the indices and the
 // policy pointer of each route) and unique routes.

@@ -43,7 +43,18 @@ void readCloseCode(TableReader& in, Policy& policy) {
   policy.backend_lost_close_code = static_cast<uint16_t>(code);
 }
 
-void readPolicy(TableReader& in, Policy& policy) {
+void readAuthName(TableReader& in, Policy& policy, const std::map<std::string, Auth>& auth) {
+  const toml::node* node = in.readString("auth", policy.auth);
+  if (node == nullptr || policy.auth.empty()) return;
+  const auto it = auth.find(policy.auth);
+  if (it == auth.end()) {
+    in.error(*node, "auth", "no [auth." + policy.auth + "] table");
+    return;
+  }
+  policy.auth_ptr = &it->second;
+}
+
+void readPolicy(TableReader& in, Policy& policy, const std::map<std::string, Auth>& auth) {
   in.readSize("max_frame_size", policy.max_frame_size);
   in.readSize("max_message_size", policy.max_message_size);
   in.readEnum("utf8", policy.utf8, {{"strict", Utf8Mode::Strict}, {"off", Utf8Mode::Off}});
@@ -62,6 +73,9 @@ void readPolicy(TableReader& in, Policy& policy) {
   in.readBool("allow_missing_origin", policy.allow_missing_origin);
   in.readEnum("compression", policy.compression,
               {{"inspect", CompressionMode::Inspect}, {"off", CompressionMode::Off}});
+  in.readUnsigned("max_handshakes_per_second_per_ip", policy.max_handshakes_per_second_per_ip, 0,
+                  1000000);
+  readAuthName(in, policy, auth);
   // A zero pong_timeout can only come from the file, so `pong` is set whenever it is zero.
   if (policy.ping_interval.count() > 0 && policy.pong_timeout.count() == 0 && pong != nullptr) {
     in.error(*pong, "pong_timeout",
@@ -89,7 +103,7 @@ void readPolicies(TableReader& root, Config& config) {
       }
       TableReader in(*policyTable, path, root.errors());
       Policy policy;
-      readPolicy(in, policy);
+      readPolicy(in, policy, config.auth);
       in.reportUnknownKeys();
       config.policies.emplace(std::string(key.str()), std::move(policy));
     }

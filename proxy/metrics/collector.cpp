@@ -181,6 +181,26 @@ void addHeartbeats(std::vector<MetricFamily>& out, const Totals& t) {
                 {{"", t.ping_rtt}});
 }
 
+void addAdmission(std::vector<MetricFamily>& out, const Totals& t) {
+  MetricFamily results =
+      family(name::kAuthResults,
+             "Authentication results of upgrades on routes with auth, by result (ok or why the "
+             "token was refused).",
+             MetricType::Counter);
+  for (const auth::Failure failure : auth::kAllFailures) {
+    results.metric.push_back(sample(
+        {{std::string(label::kResult), std::string(auth::label(failure))}}, MetricType::Counter,
+        static_cast<double>(t.auth_results[static_cast<std::size_t>(failure)])));
+  }
+  out.push_back(std::move(results));
+  addScalar(out, name::kAuthExpiredCloses,
+            "Sessions closed with 4001 because the client's token expired.", MetricType::Counter,
+            static_cast<double>(t.token_expired_closes));
+  addScalar(out, name::kHandshakesRateLimited,
+            "Upgrades refused with 429 by max_handshakes_per_second_per_ip.", MetricType::Counter,
+            static_cast<double>(t.handshakes_rate_limited));
+}
+
 void addBackends(std::vector<MetricFamily>& out, const Totals& t, const config::Config& config,
                  const BackendHealth& health) {
   MetricFamily up =
@@ -270,6 +290,7 @@ std::vector<MetricFamily> Collector::Collect() const {
   addConnections(out, totals);
   addDataPath(out, totals);
   addHeartbeats(out, totals);
+  addAdmission(out, totals);
   addBackends(out, totals, *config, *sources_.health);
   if (sources_.balancers) addBalancerFamilies(out, sources_.balancers());
   addProcess(out, sources_, process_.sample(), totals);

@@ -6,6 +6,8 @@ const char* rejectReason(int status) {
   switch (status) {
   case 400:
     return "bad_request";
+  case 401:
+    return "unauthorized";
   case 403:
     return "origin_not_allowed";
   case 404:

@@ -57,6 +57,10 @@ inline constexpr std::string_view kPingsSent = "wsgate_heartbeat_pings_sent_tota
 inline constexpr std::string_view kPongsReceived = "wsgate_heartbeat_pongs_received_total";
 inline constexpr std::string_view kHeartbeatTimeouts = "wsgate_heartbeat_timeouts_total";
 inline constexpr std::string_view kPingRtt = "wsgate_heartbeat_rtt_seconds";
+// Admission: authentication and reconnect storms.
+inline constexpr std::string_view kAuthResults = "wsgate_auth_results_total";
+inline constexpr std::string_view kAuthExpiredCloses = "wsgate_auth_token_expired_closes_total";
+inline constexpr std::string_view kHandshakesRateLimited = "wsgate_handshakes_rate_limited_total";
 // Backends.
 inline constexpr std::string_view kBackendUp = "wsgate_backend_up";
 inline constexpr std::string_view kBackendConnectionsActive = "wsgate_backend_connections_active";
@@ -110,13 +114,14 @@ inline constexpr std::array<OpcodeName, 6> kFrameOpcodes{{{0x0, "continuation"},
 inline constexpr std::array<OpcodeName, 2> kMessageOpcodes{{{0x1, "text"}, {0x2, "binary"}}};
 
 // Statuses wsgate answers a handshake with (101 or an HTTP error).
-inline constexpr std::array<int, 14> kHandshakeStatuses{101, 400, 403, 404, 405, 408, 414,
+inline constexpr std::array<int, 15> kHandshakeStatuses{101, 400, 401, 403, 404, 405, 408, 414,
                                                         426, 429, 431, 502, 503, 504, 505};
 
 // Why a client connection got an HTTP error instead of 101 (the `reason` label), by status.
 const char* rejectReason(int status);
 // Every value rejectReason() returns.
-inline constexpr std::array<std::string_view, 13> kRejectReasons{"bad_request",
+inline constexpr std::array<std::string_view, 14> kRejectReasons{"bad_request",
+                                                                 "unauthorized",
                                                                  "origin_not_allowed",
                                                                  "no_route",
                                                                  "method_not_allowed",

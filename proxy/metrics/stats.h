@@ -1,5 +1,7 @@
 #pragma once
 
+#include "common/auth/failure.h"
+
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -90,6 +92,11 @@ struct WorkerStats {
   Histogram<12> ping_rtt{kLatencyBounds};
   // Handshakes.
   Histogram<12> handshake_duration{kLatencyBounds};
+  // Admission: authentication results indexed by auth::Failure, handshakes refused by
+  // max_handshakes_per_second_per_ip, sessions closed with 4001 when their token expired.
+  std::array<Counter, auth::kFailureCount> auth_results{};
+  Counter handshakes_rate_limited;
+  Counter token_expired_closes;
   // Event-loop lag of this worker in microseconds: the largest of the last full second.
   Gauge loop_lag_us;
 

@@ -38,6 +38,10 @@ void sumWorker(WorkerStats& stats, Totals& t) {
   t.heartbeat_timeouts += stats.heartbeat_timeouts.get();
   t.ping_rtt.add(stats.ping_rtt);
   t.handshake_duration.add(stats.handshake_duration);
+  for (std::size_t i = 0; i < auth::kFailureCount; ++i)
+    t.auth_results[i] += stats.auth_results[i].get();
+  t.handshakes_rate_limited += stats.handshakes_rate_limited.get();
+  t.token_expired_closes += stats.token_expired_closes.get();
   t.loop_lag_us.push_back(stats.loop_lag_us.get());
   std::lock_guard lock(stats.mutex);
   addAll(t.accepted, stats.accepted);

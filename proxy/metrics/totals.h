@@ -41,6 +41,9 @@ struct Totals {
   uint64_t heartbeat_timeouts = 0;
   HistogramSum ping_rtt{kLatencyBounds};
   HistogramSum handshake_duration{kLatencyBounds};
+  std::array<uint64_t, auth::kFailureCount> auth_results{};
+  uint64_t handshakes_rate_limited = 0;
+  uint64_t token_expired_closes = 0;
   std::vector<uint64_t> loop_lag_us;
   std::map<std::string, uint64_t> accepted;
   std::map<std::string, uint64_t> active;

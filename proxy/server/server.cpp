@@ -139,6 +139,13 @@ int Server::run() {
     logText(log::Level::Error, "tls_load_failed", config_path_ + ": " + tls_error);
     return 1;
   }
+  std::string auth_error;
+  auto auth = policy::buildAuthSet(*config, auth_error);
+  if (!auth) {
+    logText(log::Level::Error, "auth_load_failed", config_path_ + ": " + auth_error);
+    return 1;
+  }
+  shared_.setAuth(std::move(auth));
   shared_.setConfig(config, std::move(tls));
   // workers = 0: one per CPU this process may use (affinity mask, cgroup quota), not the
   // machine's core count, which a container limited to one CPU on a big node would see.
@@ -358,6 +365,14 @@ void Server::reload() {
     tls = buildTlsContexts(*result.config, shared_.tls().get(), tls_error);
     if (!tls) errors.push_back(config_path_ + ": " + tls_error);
   }
+  // Key files are read again: a rotated JWKS takes effect; one that does not load keeps the
+  // running configuration and its keys.
+  std::shared_ptr<const policy::AuthSet> auth;
+  if (errors.empty()) {
+    std::string auth_error;
+    auth = policy::buildAuthSet(*result.config, auth_error);
+    if (!auth) errors.push_back(config_path_ + ": " + auth_error);
+  }
   if (!errors.empty()) {
     for (const std::string& error : errors) {
       logger.write(
@@ -373,6 +388,7 @@ void Server::reload() {
   admin_->setLimits(adminLimits(result.config->admin));
   const auto before = shared_.config();
   const auto loaded = withDiscovered(result.config);
+  shared_.setAuth(std::move(auth));
   shared_.setConfig(loaded, std::move(tls));
   logger.write(logger.line(log::Level::Info, "config_reloaded")
                    .str("config", config_path_)

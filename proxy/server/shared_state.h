@@ -3,6 +3,8 @@
 #include "common/config/config.h"
 #include "proxy/balancer/pool_runtime.h"
 #include "proxy/metrics/backend_health.h"
+#include "proxy/policy/auth_set.h"
+#include "proxy/policy/handshake_limiter.h"
 #include "proxy/transport/tls_context.h"
 
 #include <atomic>
@@ -28,6 +30,11 @@ public:
   void setConfig(std::shared_ptr<const config::Config> config,
                  std::shared_ptr<const TlsContexts> tls);
 
+  // The keys and token files of the [auth.NAME] tables. Stored before the config that names
+  // them (like the TLS contexts), so a session that read a config finds them.
+  std::shared_ptr<const policy::AuthSet> auth() const { return auth_.load(); }
+  void setAuth(std::shared_ptr<const policy::AuthSet> auth) { auth_.store(std::move(auth)); }
+
   // Counts a new client connection against server.max_connections; false when over it.
   bool admitConnection(uint64_t max_connections);
   void releaseConnection() { active_.fetch_sub(1, std::memory_order_relaxed); }
@@ -45,12 +52,15 @@ public:
   // Every pool's backends as the balancers see them: live sessions over all workers, health,
   // weights, limits. Survives reloads.
   BalancerState balancers;
+  // max_handshakes_per_second_per_ip, over all workers.
+  policy::HandshakeLimiter handshake_limiter;
 
 private:
   void applyBalancers(const config::Config& config);
 
   std::atomic<std::shared_ptr<const config::Config>> config_;
   std::atomic<std::shared_ptr<const TlsContexts>> tls_;
+  std::atomic<std::shared_ptr<const policy::AuthSet>> auth_;
   std::atomic<uint64_t> active_{0};
   std::atomic<uint64_t> next_id_{1};
   std::mutex ip_mutex_;

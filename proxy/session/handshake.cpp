@@ -2,6 +2,7 @@
 // backend connection, the forwarded request and the backend's 101.
 #include "common/ws/handshake.h"
 
+#include "common/auth/token_source.h"
 #include "common/config/routing.h"
 #include "common/http/error_response.h"
 #include "common/http/headers.h"
@@ -51,6 +52,30 @@ std::vector<std::string> splitTokens(std::string_view value) {
     value.remove_prefix(comma + 1);
   }
   return out;
+}
+
+// Client headers admission replaces: claim headers (a client cannot forge them) and, when a
+// token may come from the subprotocol list, that list (rewritten without the token).
+bool droppedByAdmission(const policy::Admitted& admitted, std::string_view name) {
+  for (const std::string& dropped : admitted.drop_headers) {
+    if (http::equalsIgnoreCase(name, dropped)) return true;
+  }
+  return admitted.drop_token_protocol && http::equalsIgnoreCase(name, "sec-websocket-protocol");
+}
+
+void appendAdmissionHeaders(const policy::Admitted& admitted,
+                            const std::vector<std::string>& protocols, std::string& out) {
+  if (admitted.drop_token_protocol && !protocols.empty()) {
+    out += "Sec-WebSocket-Protocol: ";
+    for (std::size_t i = 0; i < protocols.size(); ++i) {
+      if (i > 0) out += ", ";
+      out += protocols[i];
+    }
+    out += "\r\n";
+  }
+  for (const http::Header& header : admitted.claim_headers) {
+    out += header.name + ": " + header.value + "\r\n";
+  }
 }
 
 } // namespace
@@ -179,26 +204,10 @@ bool Session::routeRequest(const http::Request& request) {
   }
   pool_ = &config_->pools[route_->pool_index];
   policy_ = route_->policy_ptr;
-  const auto origin = request.headers.get("origin");
-  if (!policy_->allowed_origins.empty()) {
-    if (!origin && !policy_->allow_missing_origin) {
-      reject(403, "an Origin header is required on this route", Termination::HandshakeRejected);
-      return false;
-    }
-    if (origin && !config::originAllowed(*policy_, *origin)) {
-      reject(403, "origin '" + std::string(*origin) + "' is not allowed on this route",
-             Termination::HandshakeRejected);
-      return false;
-    }
-  }
-  if (!worker_.shared().admitIp(clientIp(), policy_->max_connections_per_ip)) {
-    reject(429, "too many connections from " + clientIp(), Termination::HandshakeRejected,
-           {{"Retry-After", "1"}});
-    return false;
-  }
-  ip_counted_ = true;
+  if (!admitRequest(request)) return false;
   if (const auto protocols = request.headers.getAll("sec-websocket-protocol")) {
-    hs.offered_protocols = splitTokens(*protocols);
+    hs.offered_protocols = hs.admitted.drop_token_protocol ? auth::protocolsWithoutToken(*protocols)
+                                                           : splitTokens(*protocols);
   }
   if (pool_->balance == config::Balance::ConsistentHash) hs.key_hash = hashKeyOf(request);
   return true;
@@ -315,8 +324,10 @@ void Session::sendUpgradeRequest() {
   out += hs.target;
   out += " HTTP/1.1\r\n";
   std::string forwarded_for;
+  const policy::Admitted& admitted = hs.admitted;
   for (const http::Header& header : request.headers) {
     const std::string_view name = header.name;
+    if (droppedByAdmission(admitted, name)) continue;
     if (isHopByHop(name) || listedInConnection(request.headers, name) ||
         http::equalsIgnoreCase(name, "sec-websocket-extensions") ||
         http::equalsIgnoreCase(name, "x-forwarded-proto") ||
@@ -337,6 +348,7 @@ void Session::sendUpgradeRequest() {
   }
   if (!forwarded_for.empty()) forwarded_for += ", ";
   forwarded_for += clientIp();
+  appendAdmissionHeaders(admitted, hs.offered_protocols, out);
   out += "Upgrade: websocket\r\nConnection: Upgrade\r\n";
   hs.deflate_offers.clear();
   if (const auto extensions = request.headers.getAll("sec-websocket-extensions");
@@ -472,6 +484,7 @@ void Session::openSession(std::span<const uint8_t> early_backend_bytes) {
   if (compressed_) options.deflate = handshake_->deflate->server;
   to_client_.configure(options);
   std::vector<uint8_t> early_client = std::move(handshake_->early_client);
+  const std::optional<int64_t> close_at = handshake_->admitted.close_at_unix_ms;
   handshake_.reset(); // the handshake's buffers are not kept for the session's life
   setState(State::Open);
   opened_ms_ = now();
@@ -486,6 +499,10 @@ void Session::openSession(std::span<const uint8_t> early_backend_bytes) {
   }
   if (policy_->max_session_lifetime.count() > 0) {
     arm(LifetimeTimer, static_cast<uint64_t>(policy_->max_session_lifetime.count()));
+  }
+  if (close_at) {
+    token_close_at_ms_ = *close_at;
+    onTokenExpired(); // arms the timer, or closes at once when the token expired meanwhile
   }
   const auto feedEarly = [this](Relay& relay, Leg& from, Leg& to, std::span<const uint8_t> bytes) {
     if (bytes.empty() || state_ != State::Open) return;

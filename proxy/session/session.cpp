@@ -85,6 +85,8 @@ const char* toString(Termination termination) {
     return "rate_limited";
   case Termination::Lifetime:
     return "lifetime";
+  case Termination::TokenExpired:
+    return "token_expired";
   case Termination::IdleTimeout:
     return "idle_timeout";
   case Termination::HeartbeatTimeout:
@@ -502,6 +504,7 @@ void Session::closeBoth(Termination termination, uint16_t client_code,
   disarm(PongTimer);
   disarm(IdleTimer);
   disarm(LifetimeTimer);
+  disarm(ExpiryTimer);
   if (state_ == State::Open) setState(State::Closing);
   if (!armed(CloseTimer)) arm(CloseTimer, kCloseTimeoutMs);
   checkLegDone(client_);
@@ -650,6 +653,9 @@ void Session::onTimer(int purpose) {
               ws::close_code::kGoingAway, "idle timeout");
     return;
   }
+  case ExpiryTimer:
+    onTokenExpired();
+    return;
   case LifetimeTimer:
     if (state_ != State::Open) return;
     violation_ = "lifetime";

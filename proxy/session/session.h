@@ -7,6 +7,7 @@
 #include "proxy/balancer/backend_runtime.h"
 #include "proxy/core/timer_wheel.h"
 #include "proxy/metrics/connections.h"
+#include "proxy/policy/admission.h"
 #include "proxy/session/relay.h"
 #include "proxy/transport/lookup.h"
 #include "proxy/transport/tcp_stream.h"
@@ -42,6 +43,7 @@ enum class Termination : uint8_t {
   BinaryNotAllowed,   // 1008
   RateLimited,        // 4002
   Lifetime,           // 4003
+  TokenExpired,       // 4001: the client's token expired (auth expiry = "close")
   IdleTimeout,        // 1001
   HeartbeatTimeout,   // the client did not answer pings
   MidFrameViolation,  // a violation inside a frame already partly forwarded: TCP closed
@@ -114,10 +116,11 @@ private:
     IdleTimer,
     LifetimeTimer,
     CloseTimer,
+    ExpiryTimer, // the token's exp (auth expiry = "close")
   };
   // Purposes that never run at once share a wheel entry: the handshake and the close timeout
   // (the phase), the ping and the pong timeout (the heartbeat).
-  static constexpr std::size_t kTimerEntries = 4;
+  static constexpr std::size_t kTimerEntries = 5;
   static constexpr std::size_t entryOf(Timer timer) {
     switch (timer) {
     case HandshakeTimer:
@@ -130,6 +133,8 @@ private:
       return 2;
     case LifetimeTimer:
       return 3;
+    case ExpiryTimer:
+      return 4;
     }
     return 0;
   }
@@ -140,6 +145,10 @@ private:
   void onEarlyClientData(std::span<const uint8_t> bytes);
   void handleRequest();
   bool routeRequest(const http::Request& request);
+  // Runs the admission checks (proxy/policy/admission.h); false after a rejection.
+  bool admitRequest(const http::Request& request);
+  void recordAdmission(const policy::Admitted& admitted);
+  void onTokenExpired();
   void connectBackend();
   void rejectUnavailable(std::size_t listed, std::size_t down, std::size_t full);
   std::optional<uint64_t> hashKeyOf(const http::Request& request) const;
@@ -238,6 +247,7 @@ private:
     std::optional<uint64_t> key_hash; // consistent_hash: the request's key, hashed
     std::string last_error; // why the last backend attempt failed
     Lookup lookup;          // the picked backend's name, while it resolves
+    policy::Admitted admitted; // what admission found (token expiry, claims, token removal)
   };
   std::unique_ptr<Handshake> handshake_;
   std::string path_;
@@ -259,6 +269,7 @@ private:
   uint64_t ping_seq_ = 0;
   uint64_t ping_sent_ms_ = 0;
   uint64_t last_client_rx_ms_ = 0;
+  int64_t token_close_at_ms_ = 0; // Unix ms when the token expires (ExpiryTimer armed)
   uint64_t rate_window_ = 0;
   uint64_t rate_count_ = 0;
   double last_rtt_ms_ = -1;

@@ -14,6 +14,11 @@
 #   echo64    64 B text messages, 100 connections, closed loop: msgs/s, p99, proxy CPU/msg
 #   echo64k   64 KiB text messages, 10 connections: MB/s
 #   handshake connect + upgrade + close, 20 connections at once: upgrades/s
+#   hsrs256   the same through wsgate on a route that verifies an RS256 JWT (2048-bit key);
+#             every upgrade sends one of 16384 distinct tokens (its cache of verified tokens,
+#             4096 entries, misses: the signature check is paid on every upgrade)
+#   hses256   the same with ES256 JWTs (P-256)
+#   hsrs256c, hses256c  one token for every upgrade (after the first, verified from the cache)
 #   flood     backend -> client, 64 KiB binary messages, 1 connection: MB/s
 #   idle      5000 connections held open: proxy RSS growth per connection
 #   echo64kz  64 KiB JSON text messages (deflate about 5x) with permessage-deflate negotiated
@@ -57,7 +62,7 @@ FLOOD_DURATION=3
 IDLE_HOLD=1
 IDLE_CONNS=5000
 CONFIGS="direct nginx haproxy wsgate"
-ALL_TESTS="echo64 echo64k handshake flood idle echo64kz idlez idlezn wss64 wsshs wssres wssidle"
+ALL_TESTS="echo64 echo64k handshake hsrs256 hses256 hsrs256c hses256c flood idle echo64kz idlez idlezn wss64 wsshs wssres wssidle"
 TESTS=$ALL_TESTS
 MAX_STEAL=5      # percent of CPU time stolen by the hypervisor above which a window is run again
 STEAL_RETRIES=3
@@ -124,6 +129,10 @@ table_values() {
       pairs+=" echo64_cpu=proxy_cpu_s_per_million" ;;
     echo64k) pairs="echo64k_mbs=mb_per_s echo64k_p99=p99_us" ;;
     handshake) pairs="hs_rate=upgrades_per_s hs_p99=p99_us hs_cpu=proxy_cpu_s_per_million" ;;
+    hsrs256) pairs="hsrs256_rate=upgrades_per_s hsrs256_cpu=proxy_cpu_s_per_million" ;;
+    hses256) pairs="hses256_rate=upgrades_per_s hses256_cpu=proxy_cpu_s_per_million" ;;
+    hsrs256c) pairs="hsrs256c_rate=upgrades_per_s" ;;
+    hses256c) pairs="hses256c_rate=upgrades_per_s" ;;
     flood) pairs="flood_mbs=mb_per_s" ;;
     idle) pairs="idle_kib=rss_per_conn_kib" ;;
     echo64kz) pairs="echo64kz_mbs=mb_per_s echo64kz_p99=p99_us echo64kz_cpu=proxy_cpu_s_per_million" ;;
@@ -209,6 +218,25 @@ row() {
   echo "| $label |$cells $ratio | $verdict |"
 }
 
+# wsgate's upgrades/s with JWT verification against the same process without auth.
+auth_ratios() {
+  local none rs es rsc esc
+  none=$(median wsgate hs_rate)
+  rs=$(median wsgate hsrs256_rate)
+  es=$(median wsgate hses256_rate)
+  rsc=$(median wsgate hsrs256c_rate)
+  esc=$(median wsgate hses256c_rate)
+  [ -n "$none" ] && { [ -n "$rs$es$rsc$esc" ]; } || return 0
+  awk -v n="$none" -v r="$rs" -v e="$es" -v rc="$rsc" -v ec="$esc" 'BEGIN {
+    printf "JWT verification, wsgate (1 worker) upgrades/s against no auth in the same run:"
+    if (r != "") printf " RS256 %.2fx", r / n
+    if (e != "") printf " ES256 %.2fx", e / n
+    if (rc != "") printf "; one cached token: RS256 %.2fx", rc / n
+    if (ec != "") printf " ES256 %.2fx", ec / n
+    print "." }'
+  echo
+}
+
 # Prints the Markdown table for results file $1.
 print_table() {
   local file=$1 info values header rule
@@ -252,6 +280,12 @@ print_table() {
   row "upgrades/s, 20 conns" hs_rate 0 max ">= 1.25"
   row "upgrade p99 latency (us)" hs_p99 0 min ""
   row "proxy CPU s per 1M upgrades" hs_cpu 1 min ""
+  row "upgrades/s with RS256 JWT verification" hsrs256_rate 0 max ""
+  row "proxy CPU s per 1M RS256 upgrades" hsrs256_cpu 1 min ""
+  row "upgrades/s with ES256 JWT verification" hses256_rate 0 max ""
+  row "proxy CPU s per 1M ES256 upgrades" hses256_cpu 1 min ""
+  row "upgrades/s, one RS256 token (cached)" hsrs256c_rate 0 max ""
+  row "upgrades/s, one ES256 token (cached)" hses256c_rate 0 max ""
   row "flood backend->client, 1 conn: MB/s" flood_mbs 0 max ""
   row "idle RSS per connection (KiB)" idle_kib 2 min "<= 2 abs"
   row "64 KiB deflated JSON echo, 10 conns: MB/s" echo64kz_mbs 0 max ""
@@ -269,6 +303,7 @@ print_table() {
   row "wss idle RSS per connection (KiB)" wssidle_kib 2 min ""
   row "errors (all tests, all repetitions)" errors 0 none ""
   echo
+  auth_ratios
   # Older result files have no steal_pct.
   sed -n 's/.*"label":"\([^"]*\)".*"steal_pct":\([0-9.]*\).*/\2 \1/p' "$file" | sort -n |
     awk -v m="$MAX_STEAL" '
@@ -521,6 +556,23 @@ if [[ " $CONFIGS " =~ \ wsgate_(rr|lc|ch)\  ]]; then
   done
 fi
 
+# The keys and tokens of the hsrs256 and hses256 tests (made per run; tokens valid for a day).
+AUTH_DIR=$WORK/auth
+mkdir -p "$AUTH_DIR"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$AUTH_DIR/rs.pem" 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$AUTH_DIR/es.pem" 2>/dev/null
+python3 "$REPO/tests/bench/make_token.py" --jwks "$AUTH_DIR/rs.pem" "$AUTH_DIR/es.pem" >"$AUTH_DIR/jwks.json"
+EXP=$(($(date +%s) + 86400))
+RS_TOKEN=$(python3 "$REPO/tests/bench/make_token.py" RS256 "$AUTH_DIR/rs.pem" rs "$EXP")
+ES_TOKEN=$(python3 "$REPO/tests/bench/make_token.py" ES256 "$AUTH_DIR/es.pem" es "$EXP")
+if selected hsrs256 || selected hses256; then
+  log "signing 2 x 16384 tokens for the JWT tests"
+  python3 "$REPO/tests/bench/make_token.py" --many 16384 RS256 "$AUTH_DIR/rs.pem" rs "$EXP" \
+    >"$AUTH_DIR/rs.headers"
+  python3 "$REPO/tests/bench/make_token.py" --many 16384 ES256 "$AUTH_DIR/es.pem" es "$EXP" \
+    >"$AUTH_DIR/es.headers"
+fi
+
 # The certificate every proxy serves on its wss listener: ECDSA P-256, self-signed for localhost.
 TLS_DIR=$WORK/tls
 mkdir -p "$TLS_DIR"
@@ -649,7 +701,19 @@ $pool
 max_frame_size = "16MiB"
 max_message_size = "16MiB"
 ping_interval = "0s"
+$(auth_conf)
 EOF
+}
+
+# The routes of the hsrs256 and hses256 tests: one JWKS with an RSA and a P-256 key.
+auth_conf() {
+  local prefix
+  for prefix in rs256 es256; do
+    printf '[[routes]]\nlistener = "public"\npath_prefix = "/%s"\npool = "echo"\npolicy = "%s"\n' \
+      "$prefix" "$prefix"
+    printf '[policies.%s]\nping_interval = "0s"\nauth = "%s"\n' "$prefix" "$prefix"
+    printf '[auth.%s]\nalgorithms = ["%s"]\nkeys = "%s"\n' "$prefix" "${prefix^^}" "$AUTH_DIR/jwks.json"
+  done
 }
 
 # usage: start_proxy CONFIG [PHASE]; PHASE names a second start in the same repetition, so that
@@ -764,7 +828,7 @@ summary() {
   echo64kz) echo "$(field "$2" mb_per_s) MB/s ($(field "$2" wire_mb_per_s) MB/s on the wire," \
     "ratio $(field "$2" deflate_ratio)) p99 $(field "$2" p99_us) us," \
     "cpu/1M $(field "$2" proxy_cpu_s_per_million) s, errors $(field "$2" errors)" ;;
-  handshake) echo "$(field "$2" upgrades_per_s) upgrades/s p99 $(field "$2" p99_us) us," \
+  handshake | hsrs256 | hses256 | hsrs256c | hses256c) echo "$(field "$2" upgrades_per_s) upgrades/s p99 $(field "$2" p99_us) us," \
     "errors $(field "$2" errors)" ;;
   flood) echo "$(field "$2" mb_per_s) MB/s, errors $(field "$2" errors)" ;;
   idle | wssidle | idlez | idlezn) echo "$(field "$2" open) open, $(field "$2" rss_per_conn_kib) KiB/conn," \
@@ -801,6 +865,16 @@ run_config() {
     --duration "$DURATION" --warmup "$WARMUP"
   measure "$config" handshake "$rep" --mode handshake --connections 20 \
     --duration "$DURATION" --warmup "$WARMUP"
+  if [ "$config" = wsgate ] || [ "$config" = wsgate2 ]; then
+    measure "$config" hsrs256 "$rep" --mode handshake --connections 20 --path /rs256/echo \
+      --headers-file "$AUTH_DIR/rs.headers" --duration "$DURATION" --warmup "$WARMUP"
+    measure "$config" hses256 "$rep" --mode handshake --connections 20 --path /es256/echo \
+      --headers-file "$AUTH_DIR/es.headers" --duration "$DURATION" --warmup "$WARMUP"
+    measure "$config" hsrs256c "$rep" --mode handshake --connections 20 --path /rs256/echo \
+      --header "Authorization: Bearer $RS_TOKEN" --duration "$DURATION" --warmup "$WARMUP"
+    measure "$config" hses256c "$rep" --mode handshake --connections 20 --path /es256/echo \
+      --header "Authorization: Bearer $ES_TOKEN" --duration "$DURATION" --warmup "$WARMUP"
+  fi
   measure "$config" flood "$rep" --mode flood --connections 1 --size 64KiB --flood-bytes 1GiB \
     --duration "$FLOOD_DURATION" --warmup "$WARMUP"
   if [ "$config" != direct ]; then

@@ -59,6 +59,8 @@ Bench::Bench(const Options& options, uv_loop_t* loop) : options_(options), loop_
   target_.loop = loop;
   target_.host_header = options.host + ":" + std::to_string(options.port);
   target_.path = options.path;
+  target_.headers = options.headers;
+  target_.header_cycle = options.header_cycle;
   target_.tls_server_name = options.tls_server_name;
   target_.tls_resume = options.tls_resume;
 }

@@ -107,13 +107,16 @@ void Connection::start() {
   message_opcode_ = ws::Opcode::Continuation;
   head_ = std::make_unique<http::ResponseParser>();
   key_ = ws::generateKey();
-  request_ =
-      "GET " + target_.path + " HTTP/1.1\r\nHost: " + target_.host_header +
-      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key_ +
-      "\r\nSec-WebSocket-Version: 13\r\n" +
-      (target_.extensions.empty() ? std::string()
-                                  : "Sec-WebSocket-Extensions: " + target_.extensions + "\r\n") +
-      "\r\n";
+  request_ = "GET " + target_.path + " HTTP/1.1\r\nHost: " + target_.host_header +
+             "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key_ +
+             "\r\nSec-WebSocket-Version: 13\r\n" + target_.headers;
+  if (!target_.extensions.empty()) {
+    request_ += "Sec-WebSocket-Extensions: " + target_.extensions + "\r\n";
+  }
+  if (!target_.header_cycle.empty()) {
+    request_ += target_.header_cycle[target_.next_header++ % target_.header_cycle.size()];
+  }
+  request_ += "\r\n";
   if (target_.tls != nullptr && !setupTls()) {
     failure_ = Failure::Tls;
     events_.onClosed(*this, failure_);

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string_view>
 
 namespace wsgate::bench {
@@ -17,6 +18,8 @@ const char* const kUsage =
     "  --host ADDR            IPv4 address of the proxy or backend (default 127.0.0.1)\n"
     "  --port PORT            its port\n"
     "  --path PATH            request target (default /echo; flood: /flood?bytes=B&size=S)\n"
+    "  --header 'NAME: VALUE' an extra upgrade request header (repeatable; e.g. a token)\n"
+    "  --headers-file FILE    one header line per line; each upgrade sends the next (cycling)\n"
     "  --connections N        default: echo 100, idle 1000, handshake 20, flood 1\n"
     "  --size BYTES           payload per message, suffix K/KiB or M/MiB allowed (default 64)\n"
     "  --pipeline K           echo: messages in flight per connection (default 1)\n"
@@ -110,6 +113,24 @@ bool applyValue(std::string_view name, std::string_view value, Options& o) {
     o.path = std::string(value);
     return value.starts_with('/');
   }
+  if (name == "--header") {
+    const std::size_t colon = value.find(':');
+    if (colon == 0 || colon == std::string_view::npos ||
+        value.find_first_of("\r\n") != value.npos) {
+      return false;
+    }
+    o.headers += std::string(value) + "\r\n";
+    return true;
+  }
+  if (name == "--headers-file") {
+    std::ifstream in{std::string(value)};
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.find(':') != std::string::npos)
+        o.header_cycle.push_back(line + "\r\n");
+    }
+    return !o.header_cycle.empty();
+  }
   if (name == "--sni") {
     o.tls_server_name = std::string(value);
     return true;
@@ -156,7 +177,7 @@ bool takesValue(std::string_view name) {
   for (const std::string_view known :
        {"--mode", "--host", "--port", "--path", "--connections", "--size", "--pipeline",
         "--content", "--deflate", "--duration", "--warmup", "--flood-bytes",
-        "--connect-concurrency", "--watch-pid", "--label", "--sni"}) {
+        "--connect-concurrency", "--watch-pid", "--label", "--sni", "--header", "--headers-file"}) {
     if (name == known) return true;
   }
   return false;

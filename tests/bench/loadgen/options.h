@@ -28,6 +28,8 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string path;    // empty: "/echo", or "/flood?..." in flood mode
+  std::string headers; // extra request header lines ("Name: value\r\n" each), from --header
+  std::vector<std::string> header_cycle; // --headers-file: one line per upgrade, in turn
   int connections = 0; // 0: the mode's default
   uint64_t size = 64;  // payload bytes per message
   int pipeline = 1;    // echo: messages in flight per connection

@@ -213,6 +213,9 @@ export function tomlFor(opts) {
   for (const [name, pol] of Object.entries(opts.policies ?? {})) {
     text += '\n' + tomlTable(`[policies.${name}]`, pol);
   }
+  for (const [name, auth] of Object.entries(opts.auth ?? {})) {
+    text += '\n' + tomlTable(`[auth.${name}]`, auth);
+  }
   return text;
 }
 

@@ -16,7 +16,7 @@ run | build | test) ;;
   exit 2
   ;;
 esac
-run_pkgs=(build-essential cmake pkg-config libuv1-dev node-llhttp libssl-dev libtomlplusplus-dev
+run_pkgs=(build-essential cmake pkg-config libuv1-dev liburing-dev node-llhttp libssl-dev libtomlplusplus-dev
   prometheus-cpp-dev curl python3 python3-websockets)
 build_pkgs=(clang googletest libgtest-dev libgmock-dev libbenchmark-dev)
 test_pkgs=(python3-yaml openssl procps iproute2 chromium prometheus lintian systemd)

@@ -36,6 +36,7 @@ void sumWorker(WorkerStats& stats, Totals& t) {
   t.ping_rtt.add(stats.ping_rtt);
   t.handshake_duration.add(stats.handshake_duration);
   t.loop_lag_us.push_back(stats.loop_lag_us.get());
+  t.io_uring.push_back(stats.io_uring.get());
   std::lock_guard lock(stats.mutex);
   addAll(t.accepted, stats.accepted);
   addAll(t.active, stats.active);

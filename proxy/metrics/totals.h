@@ -39,6 +39,7 @@ struct Totals {
   HistogramSum ping_rtt{kLatencyBounds};
   HistogramSum handshake_duration{kLatencyBounds};
   std::vector<uint64_t> loop_lag_us;
+  std::vector<uint64_t> io_uring; // per worker: 1 io_uring, 0 epoll
   std::map<std::string, uint64_t> accepted;
   std::map<std::string, uint64_t> active;
   std::map<std::string, uint64_t> rejected;

@@ -60,7 +60,6 @@ bool UringEngine::init(std::string& error) {
   uv_prepare_init(loop_, &prepare_);
   uv_idle_init(loop_, &idle_);
   poll_.data = prepare_.data = idle_.data = this;
-  handles_open_ = 3;
   uv_poll_start(&poll_, UV_READABLE, &UringEngine::onPoll);
   uv_prepare_start(&prepare_, &UringEngine::onPrepare);
   // The prepare handle runs every iteration but is no reason for the loop to live on.
@@ -207,11 +206,11 @@ void UringEngine::closeWhenIdle() {
 }
 
 void UringEngine::maybeCloseHandles() {
-  if (!closing_ || in_flight_ != 0 || handles_open_ != 3) return;
-  auto closed = [](uv_handle_t* handle) { --static_cast<UringEngine*>(handle->data)->handles_open_; };
-  uv_close(reinterpret_cast<uv_handle_t*>(&poll_), closed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), closed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&idle_), closed);
+  if (!closing_ || in_flight_ != 0 || handles_closing_) return;
+  handles_closing_ = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&idle_), nullptr);
 }
 
 } // namespace wsgate::proxy

@@ -89,8 +89,8 @@ private:
   uv_poll_t poll_{};
   uv_prepare_t prepare_{};
   uv_idle_t idle_{}; // active while scheduled work is left: the loop must not block
-  int handles_open_ = 0;
-  bool closing_ = false;
+  bool closing_ = false;         // the worker ends: close the handles once nothing is in flight
+  bool handles_closing_ = false; // uv_close() was called on the handles
   io_uring_buf_ring* buffers_ = nullptr;
   std::size_t buffers_size_ = 0;
   std::vector<Block*> blocks_; // blocks_[bid] is the block the ring holds at bid

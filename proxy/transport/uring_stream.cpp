@@ -138,7 +138,11 @@ void UringStream::onCompletion(unsigned op, int result, unsigned flags) {
     fd_ = -1;
     closed_ = true;
     break;
-  default: // kShutdown, kCancel, kFinalSend: nothing waits for them
+  case kShutdown:
+    shutting_down_ = false;
+    if (closing_ && !sending_) finishClose();
+    break;
+  default: // kCancel, kFinalSend: nothing waits for them
     break;
   }
   if (last) --operations_;
@@ -233,6 +237,7 @@ void UringStream::sendQueued() {
   if (queue_.empty()) {
     if (shutdown_wanted_ && !shutdown_sent_) {
       shutdown_sent_ = true;
+      shutting_down_ = true;
       io_uring_sqe* sqe = engine_.prepare(*this, kShutdown);
       io_uring_prep_shutdown(sqe, fd_, SHUT_WR);
       ++operations_;
@@ -285,7 +290,7 @@ void UringStream::onSent(int result) {
   sending_ = false;
   if (result > 0) consume(static_cast<std::size_t>(result));
   if (closing_) {
-    finishClose();
+    if (!shutting_down_) finishClose();
     return;
   }
   if (result < 0 && result != -ECANCELED) {
@@ -317,6 +322,9 @@ void UringStream::close() {
     ++operations_;
     return;
   }
+  // The ring may run a shutdown on a worker thread, naming the socket by its descriptor when it
+  // runs: the descriptor must not be closed (and reused by another connection) before it has.
+  if (shutting_down_) return;
   finishClose();
 }
 

@@ -88,6 +88,7 @@ private:
   bool sending_ = false;     // a send is in flight
   bool shutdown_wanted_ = false;
   bool shutdown_sent_ = false;
+  bool shutting_down_ = false; // the shutdown is in flight: the close waits for it
   bool closing_ = false;
   bool close_started_ = false; // the cancel-send-close chain was prepared
   bool closed_ = false;        // the ring closed the descriptor (or there was none)

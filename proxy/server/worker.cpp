@@ -95,7 +95,10 @@ void Worker::run() {
 void Worker::openListeners() {
   for (std::size_t i = 0; uring_ && i < listen_fds_.size(); ++i) {
     auto listener = std::make_unique<UringListener>(
-        *uring_, listen_fds_[i], [this, i](int fd) { accepted(i, AcceptedSocket{nullptr, fd}); },
+        *uring_, listen_fds_[i],
+        [this, i](int fd) {
+          accepted(i, AcceptedSocket{nullptr, fd});
+        },
         [this](int status) { acceptFailed(status); });
     listen_fds_[i] = -1; // the listener owns it now
     listener->start();

@@ -62,8 +62,9 @@ const char* TlsStream::toString(State state) {
 
 TlsStream::TlsStream(uv_loop_t* loop, BufferPool& pool, StreamEvents& events, Role role, SSL* ssl,
                      std::string label, UringEngine* uring)
-    : tcp_(makeSocketStream(loop, pool, uring, static_cast<StreamEvents&>(*this))), pool_(pool), events_(events),
-      role_(role), state_(role == Role::Server ? State::Handshaking : State::Connecting), ssl_(ssl),
+    : tcp_(makeSocketStream(loop, pool, uring, static_cast<StreamEvents&>(*this))), pool_(pool),
+      events_(events), role_(role),
+      state_(role == Role::Server ? State::Handshaking : State::Connecting), ssl_(ssl),
       label_(std::move(label)) {
   uv_idle_init(loop, &resume_);
   resume_.data = this;

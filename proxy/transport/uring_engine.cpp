@@ -138,8 +138,9 @@ void UringEngine::unschedule(UringOwner& owner) {
   if (!owner.scheduled_) return;
   owner.scheduled_ = false;
   std::erase(scheduled_, &owner);
-  if (current_batch_ != nullptr) std::replace(current_batch_->begin(), current_batch_->end(), &owner,
-                                              static_cast<UringOwner*>(nullptr));
+  if (current_batch_ != nullptr)
+    std::replace(current_batch_->begin(), current_batch_->end(), &owner,
+                 static_cast<UringOwner*>(nullptr));
 }
 
 void UringEngine::onPoll(uv_poll_t* handle, int, int) {

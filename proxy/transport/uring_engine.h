@@ -49,8 +49,7 @@ public:
   // a real ring, a multishot accept and a multishot receive on loopback); else why not.
   static std::string probe();
   // nullptr with `error` set when the ring cannot be made.
-  static std::unique_ptr<UringEngine> create(uv_loop_t* loop, BufferPool& pool,
-                                             std::string& error);
+  static std::unique_ptr<UringEngine> create(uv_loop_t* loop, BufferPool& pool, std::string& error);
   ~UringEngine();
   UringEngine(const UringEngine&) = delete;
   UringEngine& operator=(const UringEngine&) = delete;
@@ -88,7 +87,7 @@ private:
   int event_fd_ = -1;
   uv_poll_t poll_{};
   uv_prepare_t prepare_{};
-  uv_idle_t idle_{}; // active while scheduled work is left: the loop must not block
+  uv_idle_t idle_{};             // active while scheduled work is left: the loop must not block
   bool closing_ = false;         // the worker ends: close the handles once nothing is in flight
   bool handles_closing_ = false; // uv_close() was called on the handles
   io_uring_buf_ring* buffers_ = nullptr;

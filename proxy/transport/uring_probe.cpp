@@ -40,10 +40,14 @@ std::string checkOpcodes(io_uring& ring) {
   static constexpr struct {
     int op;
     const char* name;
-  } kNeeded[] = {{IORING_OP_ACCEPT, "accept"},        {IORING_OP_RECV, "recv"},
-                 {IORING_OP_SEND, "send"},            {IORING_OP_SENDMSG, "sendmsg"},
-                 {IORING_OP_CONNECT, "connect"},      {IORING_OP_SHUTDOWN, "shutdown"},
-                 {IORING_OP_CLOSE, "close"},          {IORING_OP_ASYNC_CANCEL, "async_cancel"},
+  } kNeeded[] = {{IORING_OP_ACCEPT, "accept"},
+                 {IORING_OP_RECV, "recv"},
+                 {IORING_OP_SEND, "send"},
+                 {IORING_OP_SENDMSG, "sendmsg"},
+                 {IORING_OP_CONNECT, "connect"},
+                 {IORING_OP_SHUTDOWN, "shutdown"},
+                 {IORING_OP_CLOSE, "close"},
+                 {IORING_OP_ASYNC_CANCEL, "async_cancel"},
                  {IORING_OP_PROVIDE_BUFFERS, "provide_buffers"}};
   std::string missing;
   for (const auto& needed : kNeeded) {
@@ -92,8 +96,8 @@ std::string tryMultishot(ProbeRing& p) {
   if (!more) return "multishot accept is not supported (kernel 5.19 or later)";
 
   p.buffers_size = sizeof(io_uring_buf) * 2;
-  p.buffers = mmap(nullptr, p.buffers_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE,
-                   -1, 0);
+  p.buffers =
+      mmap(nullptr, p.buffers_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (p.buffers == MAP_FAILED) {
     p.buffers = nullptr;
     return failed("mmap", errno);

@@ -76,16 +76,16 @@ private:
   std::size_t queued_bytes_ = 0; // the bytes of queue_ not yet sent
   std::vector<iovec> iov_;       // the in-flight send's ranges (kept until it completes)
   msghdr message_{};
-  std::vector<Received> held_; // data received after stopRead(), in order
+  std::vector<Received> held_;                        // data received after stopRead(), in order
   std::unique_ptr<sockaddr_storage> connect_address_; // while a connect is in flight
-  int end_status_ = 0;       // how reading ended (UV_EOF or an error), once ended_
-  int write_error_ = 0;      // the first send failure
-  unsigned operations_ = 0;  // operations in flight
-  bool ended_ = false;       // the receive side ended
-  bool end_held_ = false;    // ended_ but not yet reported (the owner was not reading)
-  bool receiving_ = false;   // a multishot receive is armed
+  int end_status_ = 0;          // how reading ended (UV_EOF or an error), once ended_
+  int write_error_ = 0;         // the first send failure
+  unsigned operations_ = 0;     // operations in flight
+  bool ended_ = false;          // the receive side ended
+  bool end_held_ = false;       // ended_ but not yet reported (the owner was not reading)
+  bool receiving_ = false;      // a multishot receive is armed
   bool recv_cancelled_ = false; // and a cancel of it was asked for
-  bool sending_ = false;     // a send is in flight
+  bool sending_ = false;        // a send is in flight
   bool shutdown_wanted_ = false;
   bool shutdown_sent_ = false;
   bool shutting_down_ = false; // the shutdown is in flight: the close waits for it

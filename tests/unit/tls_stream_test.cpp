@@ -1,8 +1,8 @@
 // TLS contexts and TLS streams on a real loop over loopback TCP: certificates made in memory
 // with OpenSSL, a server TlsStream and a client TlsStream talking to each other, and every test
 // ending with all handles closed and uv_loop_close() == 0.
-#include "proxy/transport/tls_context.h"
 #include "proxy/transport/tcp_stream.h"
+#include "proxy/transport/tls_context.h"
 #include "proxy/transport/tls_stream.h"
 
 #include <csignal>

@@ -67,7 +67,8 @@ protected:
   bool runUntil(const std::function<bool()>& done) {
     uv_timer_t timer;
     uv_timer_init(&loop_, &timer);
-    uv_timer_start(&timer, [](uv_timer_t*) {}, 10, 10);
+    uv_timer_start(
+        &timer, [](uv_timer_t*) {}, 10, 10);
     for (int i = 0; i < 2000 && !done(); ++i)
       uv_run(&loop_, UV_RUN_ONCE);
     uv_close(reinterpret_cast<uv_handle_t*>(&timer), nullptr);

@@ -42,7 +42,11 @@ class UringEngine {
 public:
   static constexpr unsigned kSubmissionEntries = 1024;
   static constexpr unsigned kCompletionEntries = 16384;
-  static constexpr unsigned kBuffers = 256; // blocks in the provided-buffer ring
+  // Blocks in the provided-buffer ring. The kernel takes them in ring order, so every one of
+  // them is written to over time: they bound the worker's receive memory (4 MiB). More
+  // receives completing between two reaps than there are blocks end those receives with
+  // ENOBUFS; they are armed again before the next submission.
+  static constexpr unsigned kBuffers = 64;
   static constexpr uint16_t kBufferGroup = 0;
 
   // "" when this process may use io_uring with every operation the engine needs (checked with

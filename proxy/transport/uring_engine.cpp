@@ -138,9 +138,10 @@ void UringEngine::unschedule(UringOwner& owner) {
   if (!owner.scheduled_) return;
   owner.scheduled_ = false;
   std::erase(scheduled_, &owner);
-  if (current_batch_ != nullptr)
+  if (current_batch_ != nullptr) {
     std::replace(current_batch_->begin(), current_batch_->end(), &owner,
                  static_cast<UringOwner*>(nullptr));
+  }
 }
 
 void UringEngine::onPoll(uv_poll_t* handle, int, int) {
@@ -161,7 +162,7 @@ void UringEngine::reap() {
       const unsigned flags = cqes[i]->flags;
       if ((flags & IORING_CQE_F_MORE) == 0) --in_flight_;
       // The owner may be destroyed by this call; nothing below touches it.
-      reinterpret_cast<UringOwner*>(data & ~kOpMask)
+      reinterpret_cast<UringOwner*>(data & ~kOpMask) // NOLINT(performance-no-int-to-ptr)
           ->onCompletion(static_cast<unsigned>(data & kOpMask), result, flags);
     }
     io_uring_cq_advance(&ring_, n);

@@ -31,7 +31,7 @@ UringListener::~UringListener() {
 
 void UringListener::start() {
   if (accepting_ || closing_) return;
-  io_uring_sqe* sqe = engine_.prepare(*this, kAccept);
+  io_uring_sqe* sqe = engine_.prepare(*this, Accept);
   io_uring_prep_multishot_accept(sqe, fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   accepting_ = true;
 }
@@ -39,19 +39,19 @@ void UringListener::start() {
 void UringListener::close() {
   if (closing_ || fd_ < 0) return;
   closing_ = true;
-  io_uring_sqe* sqe = engine_.prepare(*this, kCancel);
+  io_uring_sqe* sqe = engine_.prepare(*this, Cancel);
   io_uring_prep_cancel_fd(sqe, fd_, IORING_ASYNC_CANCEL_ALL);
   sqe->flags |= IOSQE_IO_HARDLINK;
-  sqe = engine_.prepare(*this, kClose);
+  sqe = engine_.prepare(*this, Close);
   io_uring_prep_close(sqe, fd_);
 }
 
 void UringListener::onCompletion(unsigned op, int result, unsigned flags) {
-  if (op == kClose) {
+  if (op == Close) {
     fd_ = -1;
     return;
   }
-  if (op != kAccept) return;
+  if (op != Accept) return;
   if ((flags & IORING_CQE_F_MORE) == 0) accepting_ = false;
   if (result >= 0) {
     if (closing_) {

@@ -24,7 +24,7 @@ public:
   void close();
 
 private:
-  enum Op : unsigned { kAccept, kCancel, kClose };
+  enum Op : unsigned { Accept, Cancel, Close };
   void onCompletion(unsigned op, int result, unsigned flags) override;
   void runScheduled() override;
   void dropPending();

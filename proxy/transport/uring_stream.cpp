@@ -42,7 +42,7 @@ int UringStream::connect(const sockaddr* address) {
   if (fd_ < 0) return -errno;
   connect_address_ = std::make_unique<sockaddr_storage>();
   std::memcpy(connect_address_.get(), address, length);
-  io_uring_sqe* sqe = engine_.prepare(*this, kConnect);
+  io_uring_sqe* sqe = engine_.prepare(*this, Connect);
   io_uring_prep_connect(sqe, fd_, reinterpret_cast<sockaddr*>(connect_address_.get()), length);
   ++operations_;
   return 0;
@@ -74,14 +74,14 @@ void UringStream::stopRead() {
   reading_ = false;
   if (!receiving_ || recv_cancelled_) return;
   recv_cancelled_ = true;
-  io_uring_sqe* sqe = engine_.prepare(*this, kCancel);
-  io_uring_prep_cancel64(sqe, userData(kRecv), 0);
+  io_uring_sqe* sqe = engine_.prepare(*this, Cancel);
+  io_uring_prep_cancel64(sqe, userData(Recv), 0);
   ++operations_;
 }
 
 void UringStream::armReceive() {
   if (receiving_ || ended_ || closing_ || !reading_) return;
-  io_uring_sqe* sqe = engine_.prepare(*this, kRecv);
+  io_uring_sqe* sqe = engine_.prepare(*this, Recv);
   io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = UringEngine::kBufferGroup;
@@ -123,26 +123,26 @@ void UringStream::deliverHeld() {
 void UringStream::onCompletion(unsigned op, int result, unsigned flags) {
   const bool last = (flags & IORING_CQE_F_MORE) == 0;
   switch (op) {
-  case kRecv:
+  case Recv:
     onReceived(result, flags);
     break;
-  case kSend:
+  case Send:
     onSent(result);
     break;
-  case kConnect:
+  case Connect:
     connect_address_.reset();
     // A connect ended by close() is not reported (libuv's UV_ECANCELED, which TcpStream drops).
     if (!closing_) events_.onStreamConnect(*this, result);
     break;
-  case kClose:
+  case Close:
     fd_ = -1;
     closed_ = true;
     break;
-  case kShutdown:
+  case Shutdown:
     shutting_down_ = false;
     if (closing_ && !sending_) finishClose();
     break;
-  default: // kCancel, kFinalSend: nothing waits for them
+  default: // Cancel, FinalSend: nothing waits for them
     break;
   }
   if (last) --operations_;
@@ -238,14 +238,14 @@ void UringStream::sendQueued() {
     if (shutdown_wanted_ && !shutdown_sent_) {
       shutdown_sent_ = true;
       shutting_down_ = true;
-      io_uring_sqe* sqe = engine_.prepare(*this, kShutdown);
+      io_uring_sqe* sqe = engine_.prepare(*this, Shutdown);
       io_uring_prep_shutdown(sqe, fd_, SHUT_WR);
       ++operations_;
     }
     return;
   }
   const unsigned count = gather();
-  io_uring_sqe* sqe = engine_.prepare(*this, kSend);
+  io_uring_sqe* sqe = engine_.prepare(*this, Send);
   if (count == 1) {
     io_uring_prep_send(sqe, fd_, iov_[0].iov_base, iov_[0].iov_len, MSG_NOSIGNAL);
   } else {
@@ -317,8 +317,8 @@ void UringStream::close() {
   held_.clear();
   if (sending_) {
     // The close chain resends what this send has not sent; first learn how far it got.
-    io_uring_sqe* sqe = engine_.prepare(*this, kCancel);
-    io_uring_prep_cancel64(sqe, userData(kSend), 0);
+    io_uring_sqe* sqe = engine_.prepare(*this, Cancel);
+    io_uring_prep_cancel64(sqe, userData(Send), 0);
     ++operations_;
     return;
   }
@@ -340,7 +340,7 @@ void UringStream::finishClose() {
     engine_.schedule(*this); // onStreamClosed from the loop, never from close() itself
     return;
   }
-  io_uring_sqe* sqe = engine_.prepare(*this, kCancel);
+  io_uring_sqe* sqe = engine_.prepare(*this, Cancel);
   io_uring_prep_cancel_fd(sqe, fd_, IORING_ASYNC_CANCEL_ALL);
   sqe->flags |= IOSQE_IO_HARDLINK;
   ++operations_;
@@ -349,12 +349,12 @@ void UringStream::finishClose() {
     message_ = msghdr{};
     message_.msg_iov = iov_.data();
     message_.msg_iovlen = count;
-    sqe = engine_.prepare(*this, kFinalSend);
+    sqe = engine_.prepare(*this, FinalSend);
     io_uring_prep_sendmsg(sqe, fd_, &message_, MSG_NOSIGNAL | MSG_DONTWAIT);
     sqe->flags |= IOSQE_IO_HARDLINK;
     ++operations_;
   }
-  sqe = engine_.prepare(*this, kClose);
+  sqe = engine_.prepare(*this, Close);
   io_uring_prep_close(sqe, fd_);
   ++operations_;
 }

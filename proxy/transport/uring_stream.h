@@ -39,7 +39,7 @@ public:
 
 private:
   // The operations of a stream (the low bits of user_data).
-  enum Op : unsigned { kRecv, kSend, kConnect, kShutdown, kCancel, kClose, kFinalSend };
+  enum Op : unsigned { Recv, Send, Connect, Shutdown, Cancel, Close, FinalSend };
   // Bytes to send: a range of a pool block (referenced), or of a copy the chunk owns.
   struct Chunk {
     Block* block = nullptr;

@@ -134,7 +134,17 @@ void UringEngine::schedule(UringOwner& owner) {
   scheduled_.push_back(&owner);
 }
 
+void UringEngine::starved(UringOwner& owner) {
+  if (owner.starved_) return;
+  owner.starved_ = true;
+  starved_.push_back(&owner);
+}
+
 void UringEngine::unschedule(UringOwner& owner) {
+  if (owner.starved_) {
+    owner.starved_ = false;
+    std::erase(starved_, &owner);
+  }
   if (!owner.scheduled_) return;
   owner.scheduled_ = false;
   std::erase(scheduled_, &owner);
@@ -195,7 +205,14 @@ void UringEngine::runSchedule() {
     current_batch_ = nullptr;
     batch.clear();
   }
-  if (!scheduled_.empty()) uv_idle_start(&idle_, &UringEngine::onIdle);
+  // Starved owners in turn, as many as the ring has buffers.
+  for (unsigned i = 0; i < kBuffers && !starved_.empty(); ++i) {
+    UringOwner* owner = starved_.front();
+    starved_.pop_front();
+    owner->starved_ = false;
+    owner->runScheduled();
+  }
+  if (!scheduled_.empty() || !starved_.empty()) uv_idle_start(&idle_, &UringEngine::onIdle);
 }
 
 void UringEngine::submit() {

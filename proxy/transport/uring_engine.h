@@ -3,6 +3,7 @@
 #include "proxy/core/buffer_pool.h"
 
 #include <cstdint>
+#include <deque>
 #include <liburing.h>
 #include <memory>
 #include <string>
@@ -28,6 +29,7 @@ protected:
 private:
   friend class UringEngine;
   bool scheduled_ = false;
+  bool starved_ = false; // waits in UringEngine::starved_
 };
 
 // One io_uring ring per worker, as one more event source on the worker's libuv loop:
@@ -66,7 +68,11 @@ public:
   Block* takeBuffer(unsigned flags);
   // Runs owner.runScheduled() before the next submission.
   void schedule(UringOwner& owner);
-  // The owner is going away: forget a pending schedule().
+  // A receive of `owner` ended for want of a ring buffer: runs owner.runScheduled() in a later
+  // loop iteration, at most kBuffers such owners per iteration (more could not receive anyway,
+  // and each would fail again at once).
+  void starved(UringOwner& owner);
+  // The owner is going away: forget a pending schedule() or starved().
   void unschedule(UringOwner& owner);
   // The worker ends: close the loop handles once no operation is in flight.
   void closeWhenIdle();
@@ -99,6 +105,7 @@ private:
   std::vector<Block*> blocks_; // blocks_[bid] is the block the ring holds at bid
   std::vector<UringOwner*> scheduled_;
   std::vector<UringOwner*>* current_batch_ = nullptr; // the owners runSchedule() is running
+  std::deque<UringOwner*> starved_;                   // oldest first
   uint64_t in_flight_ = 0;
 };
 

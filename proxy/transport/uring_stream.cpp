@@ -174,11 +174,17 @@ void UringStream::onReceived(int result, unsigned flags) {
     }
   }
   if ((flags & IORING_CQE_F_MORE) == 0) {
-    // The multishot receive ended (cancelled, out of ring buffers, the end): arm it again
-    // before the next submission when the owner still reads.
+    // The multishot receive ended (cancelled, out of ring buffers, the end): arm it again when
+    // the owner still reads, before the next submission, or in turn when buffers ran out.
     receiving_ = false;
     recv_cancelled_ = false;
-    if (reading_ && !closing_ && !ended_) engine_.schedule(*this);
+    if (reading_ && !closing_ && !ended_) {
+      if (result == -ENOBUFS) {
+        engine_.starved(*this);
+      } else {
+        engine_.schedule(*this);
+      }
+    }
   }
 }
 

@@ -16,7 +16,8 @@ run | build | test) ;;
   exit 2
   ;;
 esac
-run_pkgs=(build-essential cmake pkg-config libuv1-dev node-llhttp libssl-dev libtomlplusplus-dev zlib1g-dev
+run_pkgs=(build-essential cmake pkg-config libuv1-dev liburing-dev node-llhttp libssl-dev libtomlplusplus-dev
+  zlib1g-dev
   prometheus-cpp-dev curl python3 python3-websockets)
 # JWT headers, claims and JWKS files (common/auth/).
 run_pkgs+=(nlohmann-json3-dev)

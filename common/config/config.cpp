@@ -149,6 +149,18 @@ std::string_view toString(LogLevel level) {
   return "?";
 }
 
+std::string_view toString(IoEngine engine) {
+  switch (engine) {
+  case IoEngine::Auto:
+    return "auto";
+  case IoEngine::Epoll:
+    return "epoll";
+  case IoEngine::IoUring:
+    return "io_uring";
+  }
+  return "auto";
+}
+
 std::string_view toString(LogFormat format) {
   switch (format) {
   case LogFormat::Json:

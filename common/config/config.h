@@ -31,6 +31,8 @@ inline constexpr std::string_view kDefaultPolicyName = "default";
 enum class LogLevel { Error, Warn, Info, Debug };
 // Auto: text on a terminal, JSON otherwise (decided per stream when the logger starts).
 enum class LogFormat { Json, Text, Auto };
+// The socket engine of the workers (server.io).
+enum class IoEngine { Auto, Epoll, IoUring };
 enum class AccessLogTarget { Stderr, Stdout, Off, File };
 enum class TlsVersion { Tls12, Tls13 };
 enum class Balance { RoundRobin, LeastConn, ConsistentHash, PowerOfTwoChoices, Random };
@@ -45,6 +47,7 @@ enum class TokenExpiry { Close, Ignore };
 // The names used in the file ("round_robin", "p2c", "1.3", ...).
 std::string_view toString(LogLevel level);
 std::string_view toString(LogFormat format);
+std::string_view toString(IoEngine engine);
 std::string_view toString(AccessLogTarget target);
 std::string_view toString(TlsVersion version);
 std::string_view toString(Balance balance);
@@ -58,6 +61,8 @@ struct Server {
   uint32_t workers = 0; // 0 = one per CPU this process may use (affinity, cgroup quota); <= 1024
   uint64_t max_connections = 100000; // all listeners together; at least 1
   Duration drain_timeout = std::chrono::seconds(30);
+  // auto: io_uring where the kernel and seccomp allow it, else epoll; read at start only.
+  IoEngine io = IoEngine::Auto;
 };
 
 struct Admin {

@@ -91,6 +91,9 @@ void readServer(TableReader& root, Server& server) {
   in.readUnsigned("workers", server.workers, 0, kMaxWorkers);
   in.readUnsigned("max_connections", server.max_connections, 1, kMaxCount);
   in.readDuration("drain_timeout", server.drain_timeout, DurationRule::ZeroAllowed);
+  in.readEnum(
+      "io", server.io,
+      {{"auto", IoEngine::Auto}, {"epoll", IoEngine::Epoll}, {"io_uring", IoEngine::IoUring}});
   in.reportUnknownKeys();
 }
 

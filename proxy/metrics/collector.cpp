@@ -275,6 +275,16 @@ void addProcess(std::vector<MetricFamily>& out, const Collector::Sources& s, con
                                 MetricType::Gauge, static_cast<double>(t.loop_lag_us[w]) / 1e6));
   }
   out.push_back(std::move(lag));
+  MetricFamily io = family(name::kWorkerIoEngine,
+                           "The socket engine of each worker (epoll or io_uring); the value is 1.",
+                           MetricType::Gauge);
+  for (std::size_t w = 0; w < t.io_uring.size(); ++w) {
+    io.metric.push_back(
+        sample({{std::string(label::kWorker), std::to_string(w)},
+                {std::string(label::kEngine), t.io_uring[w] ? "io_uring" : "epoll"}},
+               MetricType::Gauge, 1));
+  }
+  out.push_back(std::move(io));
 }
 
 } // namespace

@@ -43,6 +43,7 @@ void appendConnection(std::string& out, const ConnectionInfo& c) {
   out += '{';
   appendNumber(out, "id", c.id);
   appendNumber(out, "worker", c.worker);
+  appendString(out, "io", c.io);
   appendString(out, "listener", c.listener);
   appendString(out, "route", c.route);
   appendString(out, "pool", c.pool);

@@ -16,6 +16,7 @@ namespace wsgate::proxy::metrics {
 struct ConnectionInfo {
   uint64_t id = 0;
   unsigned worker = 0;
+  const char* io = "epoll"; // the worker's socket engine: epoll | io_uring
   std::string listener;
   std::string route; // "" until routed
   std::string pool;

@@ -24,6 +24,7 @@ inline constexpr std::string_view kProcessOpenFds = "wsgate_process_open_fds";
 inline constexpr std::string_view kProcessMaxFds = "wsgate_process_max_fds";
 inline constexpr std::string_view kWorkers = "wsgate_workers";
 inline constexpr std::string_view kLoopLag = "wsgate_worker_loop_lag_seconds";
+inline constexpr std::string_view kWorkerIoEngine = "wsgate_worker_io_engine";
 // Operations.
 inline constexpr std::string_view kConfigReloads = "wsgate_config_reloads_total";
 inline constexpr std::string_view kConfigLastReloadSuccessful =
@@ -92,6 +93,7 @@ inline constexpr std::string_view kKind = "kind";
 inline constexpr std::string_view kOffender = "offender";
 inline constexpr std::string_view kResult = "result";
 inline constexpr std::string_view kWorker = "worker";
+inline constexpr std::string_view kEngine = "engine"; // epoll | io_uring
 inline constexpr std::string_view kVersion = "version";
 } // namespace label
 

@@ -99,6 +99,8 @@ struct WorkerStats {
   Counter token_expired_closes;
   // Event-loop lag of this worker in microseconds: the largest of the last full second.
   Gauge loop_lag_us;
+  // The socket engine of this worker: 1 for io_uring, 0 for epoll (set once at start).
+  Gauge io_uring;
 
   std::mutex mutex;
   // Keys are label values joined with '\x1f' (listener, or pool+backend, ...).

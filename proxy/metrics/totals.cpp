@@ -43,6 +43,7 @@ void sumWorker(WorkerStats& stats, Totals& t) {
   t.handshakes_rate_limited += stats.handshakes_rate_limited.get();
   t.token_expired_closes += stats.token_expired_closes.get();
   t.loop_lag_us.push_back(stats.loop_lag_us.get());
+  t.io_uring.push_back(stats.io_uring.get());
   std::lock_guard lock(stats.mutex);
   addAll(t.accepted, stats.accepted);
   addAll(t.active, stats.active);

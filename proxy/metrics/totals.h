@@ -45,6 +45,7 @@ struct Totals {
   uint64_t handshakes_rate_limited = 0;
   uint64_t token_expired_closes = 0;
   std::vector<uint64_t> loop_lag_us;
+  std::vector<uint64_t> io_uring; // per worker: 1 io_uring, 0 epoll
   std::map<std::string, uint64_t> accepted;
   std::map<std::string, uint64_t> active;
   std::map<std::string, uint64_t> rejected;

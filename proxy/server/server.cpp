@@ -6,6 +6,7 @@
 #include "proxy/transport/address.h"
 #include "proxy/transport/stream_factory.h"
 #include "proxy/transport/tls_context.h"
+#include "proxy/transport/uring_engine.h"
 
 #include <cerrno>
 #include <csignal>
@@ -129,6 +130,36 @@ int Server::bindListeners(unsigned workers, std::vector<std::vector<int>>& fds) 
   return 0;
 }
 
+bool Server::chooseIoEngine(config::IoEngine wanted, std::string& reason) {
+  if (wanted == config::IoEngine::Epoll) return false;
+  reason = UringEngine::probe();
+  return reason.empty();
+}
+
+// Gives each worker its ring (io_uring) or leaves it on libuv's epoll loop, and says which.
+int Server::startEngines(bool io_uring, config::IoEngine wanted, std::string& reason) {
+  Logger& logger = Logger::instance();
+  for (auto& worker : workers_) {
+    if (io_uring) {
+      const std::string error = worker->useUring();
+      if (!error.empty() && wanted == config::IoEngine::IoUring) {
+        logText(log::Level::Error, "io_uring_unavailable",
+                "worker " + std::to_string(worker->index()) + ": " + error);
+        return 1;
+      }
+      if (!error.empty()) reason = error;
+    }
+    worker->stats().io_uring.set(worker->uring() != nullptr ? 1 : 0);
+    log::LogLine line = logger.line(log::Level::Info, "io_engine");
+    line.unum("worker", worker->index()).str("io", worker->ioEngine());
+    if (worker->uring() == nullptr) {
+      line.str("reason", wanted == config::IoEngine::Epoll ? "server.io = \"epoll\"" : reason);
+    }
+    logger.write(line.finish());
+  }
+  return 0;
+}
+
 int Server::run() {
   std::signal(SIGPIPE, SIG_IGN);
   const auto config = shared_.config();
@@ -147,6 +178,13 @@ int Server::run() {
   }
   shared_.setAuth(std::move(auth));
   shared_.setConfig(config, std::move(tls));
+  std::string io_reason;
+  const bool io_uring = chooseIoEngine(config->server.io, io_reason);
+  if (config->server.io == config::IoEngine::IoUring && !io_uring) {
+    logText(log::Level::Error, "io_uring_unavailable",
+            "server.io = \"io_uring\" but this process cannot use io_uring: " + io_reason);
+    return 1;
+  }
   // workers = 0: one per CPU this process may use (affinity mask, cgroup quota), not the
   // machine's core count, which a container limited to one CPU on a big node would see.
   const config::CpuLimits cpu_limits = readCpuLimits();
@@ -202,13 +240,16 @@ int Server::run() {
     workers_.push_back(std::make_unique<Worker>(shared_, w, std::move(fds[w]),
                                                 [this] { uv_async_send(&worker_done_); }));
   }
+  if (startEngines(io_uring, config->server.io, io_reason) != 0) return 1;
   startMonitoring();
   for (auto& worker : workers_)
     worker->start();
   log::LogLine ready = logger.line(log::Level::Info, "ready");
   ready.unum("workers", workers)
       .str("workers_source", config::toString(chosen.source))
-      .unum("affinity_cpus", cpu_limits.affinity_cpus);
+      .unum("affinity_cpus", cpu_limits.affinity_cpus)
+      .str("io", workers_.front()->ioEngine());
+  if (!io_reason.empty()) ready.str("io_reason", io_reason);
   if (cpu_limits.quota) {
     ready.real("cgroup_cpu_quota", cpu_limits.quota->fraction())
         .str("cgroup", cpu_limits.quota_cgroup);

@@ -31,6 +31,9 @@ public:
 
 private:
   int bindListeners(unsigned workers, std::vector<std::vector<int>>& fds);
+  // Whether the workers use io_uring (`reason`: why not, when io_uring was possible).
+  static bool chooseIoEngine(config::IoEngine wanted, std::string& reason);
+  int startEngines(bool io_uring, config::IoEngine wanted, std::string& reason);
   void onSignal(int signum);
   void startDrain();
   void stopNow();

@@ -30,6 +30,12 @@ Worker::~Worker() {
   if (rc != 0) logText(log::Level::Error, "loop_close_failed", uv_strerror(rc));
 }
 
+std::string Worker::useUring() {
+  std::string error;
+  uring_ = UringEngine::create(&loop_, pool_, error);
+  return uring_ ? "" : error;
+}
+
 void Worker::start() {
   thread_ = std::thread([this] { run(); });
 }
@@ -64,6 +70,7 @@ void Worker::answerConnections() {
     connections.reserve(session_count_);
     for (const Session* session = sessions_; session != nullptr; session = session->next_) {
       metrics::ConnectionInfo info = session->describe();
+      info.io = ioEngine();
       if (!request->route().empty() && info.route != request->route()) continue;
       connections.push_back(std::move(info));
     }
@@ -96,7 +103,18 @@ void Worker::run() {
 }
 
 void Worker::openListeners() {
-  for (std::size_t i = 0; i < listen_fds_.size(); ++i) {
+  for (std::size_t i = 0; uring_ && i < listen_fds_.size(); ++i) {
+    auto listener = std::make_unique<UringListener>(
+        *uring_, listen_fds_[i],
+        [this, i](int fd) {
+          accepted(i, AcceptedSocket{nullptr, fd});
+        },
+        [this](int status) { acceptFailed(status); });
+    listen_fds_[i] = -1; // the listener owns it now
+    listener->start();
+    uring_listeners_.push_back(std::move(listener));
+  }
+  for (std::size_t i = 0; !uring_ && i < listen_fds_.size(); ++i) {
     auto socket = std::make_unique<ListenSocket>();
     uv_tcp_init(&loop_, &socket->tcp);
     socket->tcp.data = socket.get();
@@ -113,6 +131,8 @@ void Worker::openListeners() {
 }
 
 void Worker::closeListeners() {
+  for (auto& listener : uring_listeners_)
+    listener->close();
   for (auto& socket : listeners_) {
     auto* handle = reinterpret_cast<uv_handle_t*>(&socket->tcp);
     if (!uv_is_closing(handle)) uv_close(handle, nullptr);
@@ -121,30 +141,40 @@ void Worker::closeListeners() {
 
 void Worker::onConnection(uv_stream_t* server, int status) {
   auto* socket = static_cast<ListenSocket*>(server->data);
-  Worker& self = *socket->worker;
   if (status != 0) {
     // EMFILE and friends: libuv has already dropped the pending connections (it keeps a spare
-    // descriptor for that), so the loop does not spin. Say so at most once a second.
-    ++self.accept_errors_;
-    const uint64_t now = uv_now(&self.loop_);
-    if (self.accept_error_logged_ms_ == 0 || now - self.accept_error_logged_ms_ >= 1000) {
-      self.accept_error_logged_ms_ = now;
-      Logger& logger = Logger::instance();
-      logger.write(logger.line(log::Level::Warn, "accept_failed")
-                       .str("error", uv_strerror(status))
-                       .unum("worker", self.index_)
-                       .unum("failures", self.accept_errors_)
-                       .finish());
-    }
+    // descriptor for that), so the loop does not spin.
+    socket->worker->acceptFailed(status);
     return;
   }
-  if (self.draining_ || self.stopping_) return;
-  auto config = self.shared_.config();
-  if (socket->listener_index >= config->listeners.size()) return;
-  const bool admitted = self.shared_.admitConnection(config->server.max_connections);
-  auto* session = new Session(self, socket->listener_index, std::move(config));
-  self.link(session);
-  session->accept(server, !admitted);
+  socket->worker->accepted(socket->listener_index, AcceptedSocket{server, -1});
+}
+
+// Says so at most once a second.
+void Worker::acceptFailed(int status) {
+  ++accept_errors_;
+  const uint64_t now = uv_now(&loop_);
+  if (accept_error_logged_ms_ == 0 || now - accept_error_logged_ms_ >= 1000) {
+    accept_error_logged_ms_ = now;
+    Logger& logger = Logger::instance();
+    logger.write(logger.line(log::Level::Warn, "accept_failed")
+                     .str("error", uv_strerror(status))
+                     .unum("worker", index_)
+                     .unum("failures", accept_errors_)
+                     .finish());
+  }
+}
+
+void Worker::accepted(std::size_t listener_index, const AcceptedSocket& from) {
+  auto config = shared_.config();
+  if (draining_ || stopping_ || listener_index >= config->listeners.size()) {
+    if (from.fd >= 0) ::close(from.fd); // libuv leaves a connection not taken pending
+    return;
+  }
+  const bool admitted = shared_.admitConnection(config->server.max_connections);
+  auto* session = new Session(*this, listener_index, std::move(config));
+  link(session);
+  session->accept(from, !admitted);
 }
 
 void Worker::sessionEnded(Session* session) {
@@ -245,6 +275,7 @@ void Worker::maybeFinish() {
   }
   for (const auto& request : unanswered)
     request->answer({}); // no session is left
+  if (uring_) uring_->closeWhenIdle();
 }
 
 } // namespace wsgate::proxy

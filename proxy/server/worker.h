@@ -6,6 +6,9 @@
 #include "proxy/metrics/connections.h"
 #include "proxy/metrics/stats.h"
 #include "proxy/server/shared_state.h"
+#include "proxy/transport/stream.h"
+#include "proxy/transport/uring_engine.h"
+#include "proxy/transport/uring_listener.h"
 
 #include <atomic>
 #include <functional>
@@ -41,6 +44,10 @@ public:
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
+  // Before start(): drive this worker's sockets through an io_uring ring. "" or why it cannot.
+  std::string useUring();
+  // "io_uring" or "epoll": the engine that carries this worker's sockets.
+  const char* ioEngine() const { return uring_ ? "io_uring" : "epoll"; }
   void start();
   void join();
   // Thread-safe: stop accepting, close every session with 1001, end when none is left.
@@ -58,6 +65,7 @@ public:
   // For sessions, on this worker's thread.
   uv_loop_t* loop() { return &loop_; }
   BufferPool& pool() { return pool_; }
+  UringEngine* uring() { return uring_.get(); } // null with the epoll engine
   TimerWheel& wheel() { return *wheel_; }
   SharedState& shared() { return shared_; }
   unsigned index() const { return index_; }
@@ -97,6 +105,8 @@ private:
   static void onAsync(uv_async_t* handle);
   static void onTick(uv_timer_t* handle);
   static void onConnection(uv_stream_t* server, int status);
+  void acceptFailed(int status);
+  void accepted(std::size_t listener_index, const AcceptedSocket& from);
 
   SharedState& shared_;
   unsigned index_;
@@ -108,6 +118,8 @@ private:
   metrics::WorkerStats stats_;
   std::unique_ptr<TimerWheel> wheel_;
   std::vector<std::unique_ptr<ListenSocket>> listeners_;
+  std::unique_ptr<UringEngine> uring_; // set by useUring()
+  std::vector<std::unique_ptr<UringListener>> uring_listeners_;
   // Every live session, in an intrusive list (Session::prev_/next_): no node to allocate per
   // connection. walk_next_ is the next session of a walk that may end sessions (drain, stop);
   // unlinking that session moves it on.

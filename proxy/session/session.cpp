@@ -178,12 +178,12 @@ Leg* Session::legOf(Stream& stream) {
   return nullptr; // a retired backend attempt
 }
 
-void Session::accept(uv_stream_t* server, bool over_capacity) {
+void Session::accept(const AcceptedSocket& from, bool over_capacity) {
   const config::Listener& listener = config_->listeners[listener_index_];
   client_.stream = makeListenerStream(worker_, *config_, listener, *this);
   ++open_handles_;
   counted_ = !over_capacity;
-  if (client_.stream->tcp().accept(server) != 0) {
+  if (client_.stream->tcp().accept(from) != 0) {
     termination_ = Termination::ClientAborted;
     setState(State::Closed);
     client_.stream->close();

@@ -77,7 +77,7 @@ public:
   Session& operator=(const Session&) = delete;
 
   // Accepts the pending connection on `server` and starts reading the request.
-  void accept(uv_stream_t* server, bool over_capacity);
+  void accept(const AcceptedSocket& from, bool over_capacity);
   // wsgate is shutting down: close with 1001 on both legs.
   void drain();
   // Close everything now, without close frames.

@@ -11,7 +11,7 @@
 namespace wsgate::proxy {
 
 class Stream;
-class TcpStream;
+class SocketStream;
 
 // What a stream reports to its owner (the session). Every callback runs on the worker's loop.
 class StreamEvents {
@@ -60,7 +60,7 @@ public:
   virtual std::string peerAddress() const = 0;
   // The TCP connection underneath (the stream itself for plain TCP): for accept, connect and
   // socket options.
-  virtual TcpStream& tcp() = 0;
+  virtual SocketStream& tcp() = 0;
   // Why the connection failed below the bytes it carries (a TLS handshake or record error), for
   // logs; "" when it did not, and always "" for plain TCP.
   virtual std::string lastError() const { return ""; }
@@ -70,6 +70,25 @@ public:
 protected:
   bool reading_ = false;
   uint64_t bytes_written_ = 0;
+};
+
+// A connection a worker's listener accepted: libuv's listener (epoll engine) has it pending
+// on `server`; the io_uring engine accepted it already into `fd`.
+struct AcceptedSocket {
+  uv_stream_t* server = nullptr;
+  int fd = -1;
+};
+
+// A TCP connection driven by one of the worker's socket engines (libuv's epoll loop, or the
+// worker's io_uring ring). Sessions and TLS see only this interface and Stream.
+class SocketStream : public Stream {
+public:
+  // Takes the accepted connection; 0 or a libuv error (the stream must then be closed).
+  virtual int accept(const AcceptedSocket& from) = 0;
+  // Starts connecting; onStreamConnect reports the result.
+  virtual int connect(const sockaddr* address) = 0;
+  virtual void setNoDelay() = 0;
+  SocketStream& tcp() override { return *this; }
 };
 
 } // namespace wsgate::proxy

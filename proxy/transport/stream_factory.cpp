@@ -3,8 +3,15 @@
 #include "proxy/server/worker.h"
 #include "proxy/transport/tcp_stream.h"
 #include "proxy/transport/tls_stream.h"
+#include "proxy/transport/uring_stream.h"
 
 namespace wsgate::proxy {
+
+std::unique_ptr<SocketStream> makeSocketStream(uv_loop_t* loop, BufferPool& pool,
+                                               UringEngine* uring, StreamEvents& events) {
+  if (uring != nullptr) return std::make_unique<UringStream>(*uring, events);
+  return std::make_unique<TcpStream>(loop, pool, events);
+}
 
 std::unique_ptr<Stream> makeListenerStream(Worker& worker, const config::Config& config,
                                            const config::Listener& listener, StreamEvents& events) {
@@ -14,14 +21,14 @@ std::unique_ptr<Stream> makeListenerStream(Worker& worker, const config::Config&
     const auto contexts = worker.shared().tls();
     if (auto tls = contexts ? contexts->listener(index) : nullptr) {
       if (auto stream = TlsStream::server(worker.loop(), worker.pool(), events, std::move(tls),
-                                          listener.name)) {
+                                          listener.name, worker.uring())) {
         return stream;
       }
     }
     // No context (a reload just turned TLS off on this listener) or no memory for one: the
     // handshake of this one connection fails on plain TCP, never the process.
   }
-  return std::make_unique<TcpStream>(worker.loop(), worker.pool(), events);
+  return makeSocketStream(worker.loop(), worker.pool(), worker.uring(), events);
 }
 
 std::string listenerSupported(const config::Listener&) {
@@ -31,7 +38,7 @@ std::string listenerSupported(const config::Listener&) {
 std::unique_ptr<Stream> makeBackendStream(Worker& worker, const config::Config&,
                                           const config::Pool& pool, const config::Backend& backend,
                                           StreamEvents& events, std::string& error) {
-  if (!backend.tls) return std::make_unique<TcpStream>(worker.loop(), worker.pool(), events);
+  if (!backend.tls) return makeSocketStream(worker.loop(), worker.pool(), worker.uring(), events);
   const auto contexts = worker.shared().tls();
   auto tls = contexts ? contexts->pool(pool.name) : nullptr;
   if (!tls) {
@@ -40,7 +47,7 @@ std::unique_ptr<Stream> makeBackendStream(Worker& worker, const config::Config&,
     return nullptr;
   }
   return TlsStream::client(worker.loop(), worker.pool(), events, std::move(tls), backend, pool.name,
-                           error);
+                           error, worker.uring());
 }
 
 } // namespace wsgate::proxy

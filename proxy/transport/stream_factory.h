@@ -9,6 +9,11 @@
 namespace wsgate::proxy {
 
 class Worker;
+class UringEngine;
+
+// A TCP connection on the worker's engine: io_uring when `uring` is set, else libuv (epoll).
+std::unique_ptr<SocketStream> makeSocketStream(uv_loop_t* loop, BufferPool& pool,
+                                               UringEngine* uring, StreamEvents& events);
 
 // The stream for a client connection accepted on `listener`: plain TCP, or TLS when the
 // listener has a [listeners.tls] table. The caller accepts into stream->tcp(). Never null: the

@@ -36,8 +36,8 @@ TcpStream::TcpStream(uv_loop_t* loop, BufferPool& pool, StreamEvents& events)
   tcp_.data = this;
 }
 
-int TcpStream::accept(uv_stream_t* server) {
-  return uv_accept(server, stream());
+int TcpStream::accept(const AcceptedSocket& from) {
+  return uv_accept(from.server, stream());
 }
 
 int TcpStream::connect(const sockaddr* address) {

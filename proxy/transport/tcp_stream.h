@@ -8,7 +8,7 @@ namespace wsgate::proxy {
 
 // A Stream over a uv_tcp_t. The handle is freed only in its close callback; the owner must
 // keep the object alive until onStreamClosed.
-class TcpStream final : public Stream {
+class TcpStream final : public SocketStream {
 public:
   TcpStream(uv_loop_t* loop, BufferPool& pool, StreamEvents& events);
   ~TcpStream() override = default;
@@ -17,10 +17,10 @@ public:
 
   uv_tcp_t* handle() { return &tcp_; }
   uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&tcp_); }
-  // Accepts a pending connection from `server`.
-  int accept(uv_stream_t* server);
-  int connect(const sockaddr* address);
-  void setNoDelay();
+  // Accepts a pending connection from `from.server`.
+  int accept(const AcceptedSocket& from) override;
+  int connect(const sockaddr* address) override;
+  void setNoDelay() override;
 
   int startRead() override;
   void stopRead() override;
@@ -32,7 +32,6 @@ public:
   void close() override;
   bool closing() const override { return closing_; }
   std::string peerAddress() const override;
-  TcpStream& tcp() override { return *this; }
 
 private:
   struct WriteRequest;

@@ -61,9 +61,10 @@ const char* TlsStream::toString(State state) {
 }
 
 TlsStream::TlsStream(uv_loop_t* loop, BufferPool& pool, StreamEvents& events, Role role, SSL* ssl,
-                     std::string label)
-    : tcp_(loop, pool, static_cast<StreamEvents&>(*this)), pool_(pool), events_(events),
-      role_(role), state_(role == Role::Server ? State::Handshaking : State::Connecting), ssl_(ssl),
+                     std::string label, UringEngine* uring)
+    : tcp_(makeSocketStream(loop, pool, uring, static_cast<StreamEvents&>(*this))), pool_(pool),
+      events_(events), role_(role),
+      state_(role == Role::Server ? State::Handshaking : State::Connecting), ssl_(ssl),
       label_(std::move(label)) {
   uv_idle_init(loop, &resume_);
   resume_.data = this;
@@ -82,7 +83,7 @@ TlsStream::~TlsStream() {
 std::unique_ptr<TlsStream> TlsStream::server(uv_loop_t* loop, BufferPool& pool,
                                              StreamEvents& events,
                                              std::shared_ptr<const ServerTls> tls,
-                                             std::string listener) {
+                                             std::string listener, UringEngine* uring) {
   SSL* ssl = SSL_new(tls->defaultContext());
   if (ssl == nullptr || !attachBios(ssl)) {
     SSL_free(ssl);
@@ -91,7 +92,7 @@ std::unique_ptr<TlsStream> TlsStream::server(uv_loop_t* loop, BufferPool& pool,
   }
   SSL_set_accept_state(ssl);
   std::unique_ptr<TlsStream> stream(
-      new TlsStream(loop, pool, events, Role::Server, ssl, std::move(listener)));
+      new TlsStream(loop, pool, events, Role::Server, ssl, std::move(listener), uring));
   stream->server_tls_ = std::move(tls);
   return stream;
 }
@@ -100,7 +101,7 @@ std::unique_ptr<TlsStream> TlsStream::client(uv_loop_t* loop, BufferPool& pool,
                                              StreamEvents& events,
                                              std::shared_ptr<const ClientTls> tls,
                                              const config::Backend& backend, std::string pool_name,
-                                             std::string& error) {
+                                             std::string& error, UringEngine* uring) {
   ERR_clear_error();
   SSL* ssl = SSL_new(tls->context());
   if (ssl == nullptr || !attachBios(ssl)) {
@@ -125,7 +126,7 @@ std::unique_ptr<TlsStream> TlsStream::client(uv_loop_t* loop, BufferPool& pool,
   ERR_clear_error(); // nothing may stay queued for the reads of other streams
   std::unique_ptr<TlsStream> stream(
       new TlsStream(loop, pool, events, Role::Client, ssl,
-                    std::move(pool_name) + " " + config::formatAddress(backend.address)));
+                    std::move(pool_name) + " " + config::formatAddress(backend.address), uring));
   stream->client_tls_ = std::move(tls);
   stream->backend_host_ = host;
   return stream;
@@ -158,8 +159,8 @@ void TlsStream::stopRead() {
 int TlsStream::updateTcpRead() {
   const bool want = !closing_ && !tcp_ended_ &&
                     (state_ == State::Handshaking || (state_ == State::Open && reading_));
-  if (want) return tcp_.startRead();
-  tcp_.stopRead();
+  if (want) return tcp_->startRead();
+  tcp_->stopRead();
   return 0;
 }
 
@@ -321,7 +322,7 @@ void TlsStream::onHandshakeDone() {
   }
   if (shutdown_wanted_) {
     sendCloseNotify();
-    tcp_.shutdownWrite();
+    tcp_->shutdownWrite();
   }
   updateTcpRead();
   if (role_ == Role::Client) events_.onStreamConnect(*this, 0);
@@ -333,7 +334,7 @@ void TlsStream::handshakeFailed(int ssl_error) {
   error_ = describeFailure(ssl_error, code);
   setState(State::Failed);
   logFailure("tls_handshake_failed", openssl);
-  tcp_.stopRead();
+  tcp_->stopRead();
   if (role_ == Role::Client) {
     events_.onStreamConnect(*this, UV_EPROTO);
   } else {
@@ -350,7 +351,7 @@ void TlsStream::checkServerName() {
   if (!logger.enabled(log::Level::Warn)) return;
   logger.write(logger.line(log::Level::Warn, "tls_sni_unknown")
                    .str("listener", label_)
-                   .str("client_addr", tcp_.peerAddress())
+                   .str("client_addr", tcp_->peerAddress())
                    .str("sni", lower)
                    .str("message", "no certificate for this server name; the default "
                                    "certificate was served and the client may reject it")
@@ -455,12 +456,12 @@ void TlsStream::logFailure(std::string_view event, const std::string& openssl_er
   if (!logger.enabled(log::Level::Warn)) return;
   log::LogLine line = logger.line(log::Level::Warn, event);
   if (role_ == Role::Server) {
-    line.str("listener", label_).str("client_addr", tcp_.peerAddress());
+    line.str("listener", label_).str("client_addr", tcp_->peerAddress());
     if (const char* name = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) {
       line.str("sni", name);
     }
   } else {
-    line.str("backend", label_).str("upstream_addr", tcp_.peerAddress());
+    line.str("backend", label_).str("upstream_addr", tcp_->peerAddress());
   }
   line.str("error", error_);
   if (!openssl_errors.empty()) line.str("openssl", openssl_errors);
@@ -541,10 +542,10 @@ void TlsStream::shutdownWrite() {
   switch (state_) {
   case State::Open:
     sendCloseNotify();
-    tcp_.shutdownWrite();
+    tcp_->shutdownWrite();
     return;
   case State::Failed:
-    tcp_.shutdownWrite();
+    tcp_->shutdownWrite();
     return;
   case State::Connecting:
   case State::Handshaking:
@@ -563,7 +564,7 @@ void TlsStream::close() {
   releaseInput(); // nothing reads it any more
   closes_pending_ = 2;
   uv_close(reinterpret_cast<uv_handle_t*>(&resume_), &TlsStream::onResumeClosed);
-  tcp_.close();
+  tcp_->close();
 }
 
 void TlsStream::onResumeClosed(uv_handle_t* handle) {

@@ -2,7 +2,7 @@
 
 #include "common/config/values.h"
 #include "proxy/transport/stream.h"
-#include "proxy/transport/tcp_stream.h"
+#include "proxy/transport/stream_factory.h"
 #include "proxy/transport/tls_context.h"
 
 #include <memory>
@@ -38,15 +38,16 @@ public:
   static const char* toString(State state);
 
   // A stream for a connection accepted on the TLS listener `listener` (name, for logs).
+  // `uring`: the worker's io_uring engine, which carries the TCP connection; null for epoll.
   static std::unique_ptr<TlsStream> server(uv_loop_t* loop, BufferPool& pool, StreamEvents& events,
                                            std::shared_ptr<const ServerTls> tls,
-                                           std::string listener);
+                                           std::string listener, UringEngine* uring = nullptr);
   // A stream to `backend` of pool `pool`: SNI is the backend's host name and the certificate
   // must be valid for it. nullptr with `error` set when OpenSSL cannot make the connection.
   static std::unique_ptr<TlsStream> client(uv_loop_t* loop, BufferPool& pool, StreamEvents& events,
                                            std::shared_ptr<const ClientTls> tls,
                                            const config::Backend& backend, std::string pool_name,
-                                           std::string& error);
+                                           std::string& error, UringEngine* uring = nullptr);
   ~TlsStream() override;
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
@@ -57,12 +58,12 @@ public:
   int writeCopy(std::span<const uint8_t> bytes) override;
   using Stream::writeCopy;
   // The TCP queue plus plaintext held until the handshake completes.
-  std::size_t queuedBytes() const override { return tcp_.queuedBytes() + held_.size(); }
+  std::size_t queuedBytes() const override { return tcp_->queuedBytes() + held_.size(); }
   void shutdownWrite() override;
   void close() override;
   bool closing() const override { return closing_; }
-  std::string peerAddress() const override { return tcp_.peerAddress(); }
-  TcpStream& tcp() override { return tcp_; }
+  std::string peerAddress() const override { return tcp_->peerAddress(); }
+  SocketStream& tcp() override { return *tcp_; }
   std::string lastError() const override { return error_; }
   State state() const { return state_; }
   // Memory held for ciphertext between events (blocks and the carried-over input): 0 unless
@@ -75,7 +76,7 @@ private:
   static constexpr std::size_t kFirstBytes = 48;
 
   TlsStream(uv_loop_t* loop, BufferPool& pool, StreamEvents& events, Role role, SSL* ssl,
-            std::string label);
+            std::string label, UringEngine* uring);
   // Gives `ssl` an input and an output BIO (not yet bound to a stream); false when OpenSSL
   // cannot make them.
   static bool attachBios(SSL* ssl);
@@ -121,7 +122,7 @@ private:
   static void onResumeClosed(uv_handle_t* handle);
   void handleClosed();
 
-  TcpStream tcp_;
+  std::unique_ptr<SocketStream> tcp_; // never null
   uv_idle_t resume_{}; // runs once to deliver plaintext buffered while the owner did not read
   BufferPool& pool_;
   StreamEvents& events_;

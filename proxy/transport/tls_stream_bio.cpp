@@ -191,7 +191,7 @@ void TlsStream::sendOutputBlock() {
   output_block_ = nullptr;
   output_length_ = 0;
   // The TCP stream takes a reference of its own when it has to queue the bytes.
-  const int rc = tcp_.writeBlock(block, &buf, 1);
+  const int rc = tcp_->writeBlock(block, &buf, 1);
   pool_.release(block);
   if (rc != 0 && output_error_ == 0) output_error_ = rc;
 }

@@ -6,7 +6,7 @@
 Reads the JSON lines tests/bench/run.sh writes (a header line, then one line per measurement,
 labelled CONFIG/TEST/REPETITION) and writes one self-contained SVG: for each test in the file,
 a group (<g class="test" data-test="TEST">) with one bar per configuration (<g class="series"
-data-config="direct|nginx|haproxy|wsgate">) at the median of its repetitions, a whisker from
+data-config="direct|nginx|haproxy|wsgate|wsgate_uring">, those the file has) at the median of its repetitions, a whisker from
 the smallest to the largest, and the median written above it. A configuration a test does not
 run (direct has no proxy to measure for the idle and wss tests) gets "n/a" instead of a bar.
 Each panel has its own scale and says whether higher or lower is better. Standard library only.
@@ -20,6 +20,8 @@ from xml.sax.saxutils import escape
 # (test, the metric shown, its title, True when higher is better), in run.sh's order.
 TESTS = [
     ("echo64", "msgs_per_s", "64 B echo, 100 conns: messages/s", True),
+    ("echo64c1k", "msgs_per_s", "64 B echo, 1,000 conns: messages/s", True),
+    ("echo64c4k", "msgs_per_s", "64 B echo, 4,000 conns: messages/s", True),
     ("echo64k", "mb_per_s", "64 KiB echo, 10 conns: MB/s", True),
     ("handshake", "upgrades_per_s", "upgrades/s, 20 conns", True),
     ("flood", "mb_per_s", "flood backend to client: MB/s", True),
@@ -32,8 +34,10 @@ TESTS = [
     ("wssres", "upgrades_per_s", "wss resumed handshakes/s, 20 conns", True),
     ("wssidle", "rss_per_conn_kib", "wss idle RSS per connection: KiB", False),
 ]
-SERIES = [("direct", "#8c8c8c"), ("nginx", "#2e8b57"), ("haproxy", "#1f6fb5"),
-          ("wsgate", "#d2553a")]
+# Every configuration a chart may show; a chart shows those its results file has.
+ALL_SERIES = [("direct", "#8c8c8c"), ("nginx", "#2e8b57"), ("haproxy", "#1f6fb5"),
+              ("wsgate", "#d2553a"), ("wsgate_uring", "#8e44ad")]
+SERIES = ALL_SERIES
 COLUMNS = 3
 PANEL_W, PANEL_H = 330, 230
 PLOT_TOP, PLOT_BOTTOM, PLOT_LEFT = 54, 40, 16
@@ -116,6 +120,8 @@ def panel(test, title, higher_better, values, x, y):
 
 
 def chart(header, values):
+    global SERIES
+    SERIES = [s for s in ALL_SERIES if any(c == s[0] for c, _ in values)]
     tests = [t for t in TESTS if any((c, t[0]) in values for c, _ in SERIES)]
     rows = max(1, (len(tests) + COLUMNS - 1) // COLUMNS)
     width = COLUMNS * PANEL_W + 10
@@ -139,7 +145,7 @@ def chart(header, values):
     for config, color in SERIES:
         out.append(f'<rect x="{legend_x}" y="50" width="10" height="10" fill="{color}"/>'
                    f'<text x="{legend_x + 14}" y="59">{config}</text>')
-        legend_x += 80
+        legend_x += 100
     out.append('</g>')
     for i, (test, _, title, higher) in enumerate(tests):
         x = 5 + (i % COLUMNS) * PANEL_W

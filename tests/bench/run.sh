@@ -9,9 +9,11 @@
 #
 # Builds wsgate, the echo backend and the load generator (Release, in build-bench/), installs
 # nginx and haproxy from Debian when they are missing, then for each repetition runs every
-# configuration (direct to the echo backend, nginx, HAProxy, wsgate with 1 worker) in a rotated
-# order through the same tests:
+# configuration (direct to the echo backend, nginx, HAProxy, wsgate with 1 worker on its epoll
+# engine, wsgate_uring: the same on its io_uring engine) in a rotated order through the same tests:
 #   echo64    64 B text messages, 100 connections, closed loop: msgs/s, p99, proxy CPU/msg
+#   echo64c1k the same with 1,000 connections
+#   echo64c4k the same with 4,000 connections
 #   echo64k   64 KiB text messages, 10 connections: MB/s
 #   handshake connect + upgrade + close, 20 connections at once: upgrades/s
 #   hsrs256   the same through wsgate on a route that verifies an RS256 JWT (2048-bit key);
@@ -37,7 +39,8 @@
 # HAProxy, and writes the chart of the run (tests/bench/chart.py: one panel per test, a bar for
 # each of direct, nginx, HAProxy and wsgate) next to the results as results-STAMP.svg. Every
 # JSON result line is kept in build-bench/bench/. `--configs` takes a comma list
-# of direct, nginx, haproxy, wsgate and wsgate2 (wsgate with 2 workers, not run by default);
+# of direct, nginx, haproxy, wsgate, wsgate_uring and wsgate2 (wsgate with 2 workers, epoll, not
+# run by default);
 # `--tests` a comma list of the test names above (default: all), to repeat a few tests more often.
 # The balancing configurations wsgate_rr, wsgate_lc and wsgate_ch (not run by default) are wsgate
 # with 1 worker in front of a pool of four echo backends, balanced by round_robin, least_conn and
@@ -61,8 +64,8 @@ WARMUP=1
 FLOOD_DURATION=3
 IDLE_HOLD=1
 IDLE_CONNS=5000
-CONFIGS="direct nginx haproxy wsgate"
-ALL_TESTS="echo64 echo64k handshake hsrs256 hses256 hsrs256c hses256c flood idle echo64kz idlez idlezn wss64 wsshs wssres wssidle"
+CONFIGS="direct nginx haproxy wsgate wsgate_uring"
+ALL_TESTS="echo64 echo64c1k echo64c4k echo64k handshake hsrs256 hses256 hsrs256c hses256c flood idle echo64kz idlez idlezn wss64 wsshs wssres wssidle"
 TESTS=$ALL_TESTS
 MAX_STEAL=5      # percent of CPU time stolen by the hypervisor above which a window is run again
 STEAL_RETRIES=3
@@ -127,6 +130,8 @@ table_values() {
     case ${test%%/*} in
     echo64) pairs="echo64_msgs=msgs_per_s echo64_p50=p50_us echo64_p99=p99_us"
       pairs+=" echo64_cpu=proxy_cpu_s_per_million" ;;
+    echo64c1k) pairs="c1k_msgs=msgs_per_s c1k_p99=p99_us c1k_cpu=proxy_cpu_s_per_million" ;;
+    echo64c4k) pairs="c4k_msgs=msgs_per_s c4k_p99=p99_us c4k_cpu=proxy_cpu_s_per_million" ;;
     echo64k) pairs="echo64k_mbs=mb_per_s echo64k_p99=p99_us" ;;
     handshake) pairs="hs_rate=upgrades_per_s hs_p99=p99_us hs_cpu=proxy_cpu_s_per_million" ;;
     hsrs256) pairs="hsrs256_rate=upgrades_per_s hsrs256_cpu=proxy_cpu_s_per_million" ;;
@@ -181,7 +186,7 @@ spread() {
 # target: "" or OP VALUE [abs]: ">= 1.25" compares the ratio, "<= 2 abs" the wsgate value.
 row() {
   local label=$1 metric=$2 digits=$3 dir=$4 target=$5 cells="" n h w v best="" ratio="-"
-  local verdict="" config
+  local verdict="" config ratios="" engine
   for config in "${COLUMNS_SHOWN[@]}"; do
     v=$(median "$config" "$metric")
     if [ -z "$v" ]; then
@@ -194,13 +199,18 @@ row() {
   done
   n=$(median nginx "$metric")
   h=$(median haproxy "$metric")
-  w=$(median wsgate "$metric")
-  if [ "$dir" != none ] && [ -n "$w" ] && { [ -n "$n" ] || [ -n "$h" ]; }; then
-    best=$(awk -v n="$n" -v h="$h" -v d="$dir" 'BEGIN {
-      if (n == "") print h; else if (h == "") print n;
-      else if (d == "max") print (n + 0 > h + 0 ? n : h); else print (n + 0 < h + 0 ? n : h) }')
-    ratio=$(awk -v w="$w" -v b="$best" 'BEGIN { if (b > 0) printf "%.2fx", w / b; else print "-" }')
-  fi
+  # One ratio per wsgate engine shown; the target is judged on the last (io_uring when it ran).
+  for engine in "${ENGINES_SHOWN[@]}"; do
+    w=$(median "$engine" "$metric")
+    ratio="-"
+    if [ "$dir" != none ] && [ -n "$w" ] && { [ -n "$n" ] || [ -n "$h" ]; }; then
+      best=$(awk -v n="$n" -v h="$h" -v d="$dir" 'BEGIN {
+        if (n == "") print h; else if (h == "") print n;
+        else if (d == "max") print (n + 0 > h + 0 ? n : h); else print (n + 0 < h + 0 ? n : h) }')
+      ratio=$(awk -v w="$w" -v b="$best" 'BEGIN { if (b > 0) printf "%.2fx", w / b; else print "-" }')
+    fi
+    ratios+=" $ratio |"
+  done
   if [ -n "$target" ] && [ -n "$w" ]; then
     # "OP VALUE nginx": the target compares wsgate with nginx alone (the TLS issue's target).
     if [ "${target##* }" = nginx ]; then
@@ -215,7 +225,7 @@ row() {
       ok = (p[1] == ">=") ? (r >= p[2]) : (r <= p[2])
       print (ok ? "met " : "NOT met ") want (p[3] == "vs-nginx" ? sprintf(": %.2fx", r) : "") }')
   fi
-  echo "| $label |$cells $ratio | $verdict |"
+  echo "| $label |$cells$ratios $verdict |"
 }
 
 # wsgate's upgrades/s with JWT verification against the same process without auth.
@@ -250,8 +260,8 @@ print_table() {
     "($(sfield "$info" cpu)), $(field "$info" reps) repetition(s), $(field "$info" duration_s) s windows," \
     "load average before: $(sfield "$info" loadavg)"
   echo "nginx $(sfield "$info" nginx), HAProxy $(sfield "$info" haproxy), wsgate $(sfield "$info" wsgate)." \
-    "Cells: median (min-max over the repetitions). Ratio: wsgate (1 worker) / the better of nginx" \
-    "and HAProxy."
+    "Cells: median (min-max over the repetitions). Ratios: wsgate (1 worker, each engine) / the" \
+    "better of nginx and HAProxy; the target is judged on io_uring's ratio when it ran."
   local tls
   tls=$(grep -m1 '"tls":"' "$file" || true)
   if [ -n "$tls" ]; then
@@ -262,19 +272,38 @@ print_table() {
   # wsgate2 (2 workers) runs only on request: on 2 cores it competes with the generator and the
   # backend, so its column says nothing about scaling there.
   COLUMNS_SHOWN=(direct nginx haproxy wsgate)
-  header="| test | direct | nginx | haproxy | wsgate (1 worker) |"
+  ENGINES_SHOWN=(wsgate)
+  header="| test | direct | nginx | haproxy | wsgate epoll (1 worker) |"
   rule="|---|---:|---:|---:|---:|"
-  if grep -q '^wsgate2 ' "$values"; then
-    COLUMNS_SHOWN+=(wsgate2)
-    header+=" wsgate (2 workers) |"
+  if grep -q '^wsgate_uring ' "$values"; then
+    COLUMNS_SHOWN+=(wsgate_uring)
+    ENGINES_SHOWN+=(wsgate_uring)
+    header+=" wsgate io_uring (1 worker) |"
     rule+="---:|"
   fi
-  echo "$header wsgate vs best | target |"
-  echo "$rule---:|---|"
+  if grep -q '^wsgate2 ' "$values"; then
+    COLUMNS_SHOWN+=(wsgate2)
+    header+=" wsgate epoll (2 workers) |"
+    rule+="---:|"
+  fi
+  header+=" epoll vs best |"
+  rule+="---:|"
+  if [ ${#ENGINES_SHOWN[@]} -gt 1 ]; then
+    header+=" io_uring vs best |"
+    rule+="---:|"
+  fi
+  echo "$header target |"
+  echo "$rule---|"
   row "64 B echo, 100 conns: msgs/s" echo64_msgs 0 max ">= 1.25"
   row "64 B echo: p50 latency (us)" echo64_p50 0 min ""
   row "64 B echo: p99 latency (us)" echo64_p99 0 min "<= 1.00"
   row "64 B echo: proxy CPU s per 1M msgs" echo64_cpu 2 min "<= 0.75"
+  row "64 B echo, 1,000 conns: msgs/s" c1k_msgs 0 max ">= 1.25"
+  row "64 B echo, 1,000 conns: p99 latency (us)" c1k_p99 0 min "<= 1.00"
+  row "64 B echo, 1,000 conns: proxy CPU s per 1M msgs" c1k_cpu 2 min "<= 0.75"
+  row "64 B echo, 4,000 conns: msgs/s" c4k_msgs 0 max ">= 1.25"
+  row "64 B echo, 4,000 conns: p99 latency (us)" c4k_p99 0 min "<= 1.00"
+  row "64 B echo, 4,000 conns: proxy CPU s per 1M msgs" c4k_cpu 2 min "<= 0.75"
   row "64 KiB text echo, 10 conns: MB/s" echo64k_mbs 0 max ">= 1.50"
   row "64 KiB text echo: p99 latency (us)" echo64k_p99 0 min ""
   row "upgrades/s, 20 conns" hs_rate 0 max ">= 1.25"
@@ -662,11 +691,12 @@ backend echo
 EOF
 }
 
-# usage: write_wsgate_conf WORKERS [BALANCE]; with BALANCE the pool is the four echo backends.
+# usage: write_wsgate_conf WORKERS IO [BALANCE]; IO is epoll or io_uring; with BALANCE the pool
+# is the four echo backends.
 write_wsgate_conf() {
   local pool="backends = [\"127.0.0.1:$ECHO_PORT\"]"
-  if [ -n "${2:-}" ]; then
-    pool="balance = \"$2\"
+  if [ -n "${3:-}" ]; then
+    pool="balance = \"$3\"
 hash_key = \"ip\"
 hash_balance_factor = 1.25
 backends = [$POOL_BACKENDS]"
@@ -674,6 +704,7 @@ backends = [$POOL_BACKENDS]"
   cat >"$WORK/wsgate.toml" <<EOF
 [server]
 workers = $1
+io = "$2"
 drain_timeout = "1s"
 [admin]
 listen = "127.0.0.1:0"
@@ -737,13 +768,14 @@ start_proxy() {
     write_haproxy_conf
     start_bg "$name" haproxy -db -f "$WORK/haproxy.cfg"
     ;;
-  wsgate | wsgate2)
-    write_wsgate_conf "$([ "$config" = wsgate2 ] && echo 2 || echo 1)"
+  wsgate | wsgate2 | wsgate_uring)
+    write_wsgate_conf "$([ "$config" = wsgate2 ] && echo 2 || echo 1)" \
+      "$([ "$config" = wsgate_uring ] && echo io_uring || echo epoll)"
     start_bg "$name" "$WSGATE" -c "$WORK/wsgate.toml"
     ;;
   wsgate_rr | wsgate_lc | wsgate_ch)
     local -A balance_of=([wsgate_rr]=round_robin [wsgate_lc]=least_conn [wsgate_ch]=consistent_hash)
-    write_wsgate_conf 1 "${balance_of[$config]}"
+    write_wsgate_conf 1 epoll "${balance_of[$config]}"
     start_bg "$name" "$WSGATE" -c "$WORK/wsgate.toml"
     ;;
   *) die "unknown configuration $config" ;;
@@ -822,7 +854,7 @@ measure() {
 
 summary() {
   case $1 in
-  echo64) echo "$(field "$2" msgs_per_s) msgs/s p99 $(field "$2" p99_us) us," \
+  echo64 | echo64c1k | echo64c4k) echo "$(field "$2" msgs_per_s) msgs/s p99 $(field "$2" p99_us) us," \
     "cpu/1M $(field "$2" proxy_cpu_s_per_million) s, errors $(field "$2" errors)" ;;
   echo64k) echo "$(field "$2" mb_per_s) MB/s p99 $(field "$2" p99_us) us, errors $(field "$2" errors)" ;;
   echo64kz) echo "$(field "$2" mb_per_s) MB/s ($(field "$2" wire_mb_per_s) MB/s on the wire," \
@@ -861,6 +893,10 @@ run_config() {
   start_proxy "$config"
   measure "$config" echo64 "$rep" --mode echo --connections 100 --size 64 --text \
     --duration "$DURATION" --warmup "$WARMUP"
+  measure "$config" echo64c1k "$rep" --mode echo --connections 1000 --size 64 --text \
+    --duration "$DURATION" --warmup "$WARMUP" --connect-concurrency 256
+  measure "$config" echo64c4k "$rep" --mode echo --connections 4000 --size 64 --text \
+    --duration "$DURATION" --warmup "$WARMUP" --connect-concurrency 256
   measure "$config" echo64k "$rep" --mode echo --connections 10 --size 64KiB --text \
     --duration "$DURATION" --warmup "$WARMUP"
   measure "$config" handshake "$rep" --mode handshake --connections 20 \

@@ -1,6 +1,7 @@
 // TLS contexts and TLS streams on a real loop over loopback TCP: certificates made in memory
 // with OpenSSL, a server TlsStream and a client TlsStream talking to each other, and every test
 // ending with all handles closed and uv_loop_close() == 0.
+#include "proxy/transport/tcp_stream.h"
 #include "proxy/transport/tls_context.h"
 #include "proxy/transport/tls_stream.h"
 
@@ -256,7 +257,7 @@ protected:
       peer.stream =
           TlsStream::server(&self->loop_, self->pool_, peer, self->contexts_->listener(0), "test");
     }
-    ASSERT_EQ(peer.stream->tcp().accept(server), 0);
+    ASSERT_EQ(peer.stream->tcp().accept(AcceptedSocket{server, -1}), 0);
     if (self->on_server_accept_) self->on_server_accept_(peer);
     peer.stream->startRead();
     uv_close(reinterpret_cast<uv_handle_t*>(&self->listener_), nullptr);

@@ -182,6 +182,10 @@ describe('rebalancing', () => {
       assert.ok(maxInWindow(times, 500) <= Math.ceil(500 / interval) + 2, 'no burst');
       // The sessions on the backend that stays were not touched.
       assert.equal(fleet.live.size, onA);
+      // A session leaves the gauge when both of its legs are closed, just after its client's.
+      await withTimeout((async () => {
+        while ((await liveSessions(gw, 'p', [a, b]))[1] !== 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      })(), 5000, 'the drained sessions to end');
       assert.deepEqual(await liveSessions(gw, 'p', [a, b]), [onA, 0]);
       assert.equal(await metricValue(gw, 'wsgate_sessions_shed_total', { pool: 'p', reason: 'removed' }), onB);
       assert.equal(await metricValue(gw, 'wsgate_sessions_shed_total', { pool: 'p', reason: 'overload' }), 0);

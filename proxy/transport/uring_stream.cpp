@@ -138,10 +138,6 @@ void UringStream::onCompletion(unsigned op, int result, unsigned flags) {
     fd_ = -1;
     closed_ = true;
     break;
-  case Shutdown:
-    shutting_down_ = false;
-    if (closing_ && !sending_) finishClose();
-    break;
   default: // Cancel, FinalSend: nothing waits for them
     break;
   }
@@ -242,11 +238,11 @@ void UringStream::sendQueued() {
   if (sending_ || closing_ || fd_ < 0) return;
   if (queue_.empty()) {
     if (shutdown_wanted_ && !shutdown_sent_) {
+      // Not a ring operation: the ring runs a shutdown on a worker thread (it never completes
+      // without blocking), a thread handoff per connection, and the descriptor could not be
+      // closed before it ran. The system call does not block.
       shutdown_sent_ = true;
-      shutting_down_ = true;
-      io_uring_sqe* sqe = engine_.prepare(*this, Shutdown);
-      io_uring_prep_shutdown(sqe, fd_, SHUT_WR);
-      ++operations_;
+      ::shutdown(fd_, SHUT_WR);
     }
     return;
   }
@@ -296,7 +292,7 @@ void UringStream::onSent(int result) {
   sending_ = false;
   if (result > 0) consume(static_cast<std::size_t>(result));
   if (closing_) {
-    if (!shutting_down_) finishClose();
+    finishClose();
     return;
   }
   if (result < 0 && result != -ECANCELED) {
@@ -328,9 +324,6 @@ void UringStream::close() {
     ++operations_;
     return;
   }
-  // The ring may run a shutdown on a worker thread, naming the socket by its descriptor when it
-  // runs: the descriptor must not be closed (and reused by another connection) before it has.
-  if (shutting_down_) return;
   finishClose();
 }
 

@@ -39,7 +39,7 @@ public:
 
 private:
   // The operations of a stream (the low bits of user_data).
-  enum Op : unsigned { Recv, Send, Connect, Shutdown, Cancel, Close, FinalSend };
+  enum Op : unsigned { Recv, Send, Connect, Cancel, Close, FinalSend };
   // Bytes to send: a range of a pool block (referenced), or of a copy the chunk owns.
   struct Chunk {
     Block* block = nullptr;
@@ -88,7 +88,6 @@ private:
   bool sending_ = false;        // a send is in flight
   bool shutdown_wanted_ = false;
   bool shutdown_sent_ = false;
-  bool shutting_down_ = false; // the shutdown is in flight: the close waits for it
   bool closing_ = false;
   bool close_started_ = false; // the cancel-send-close chain was prepared
   bool closed_ = false;        // the ring closed the descriptor (or there was none)

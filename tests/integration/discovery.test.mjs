@@ -53,7 +53,7 @@ if (!process.env.WSGATE_HOSTS_FILE) {
     const m = parseMetrics((await httpGet(gw.adminUrl('/metrics'))).body);
     const out = {};
     for (const s of m.samples) {
-      if (s.name === 'wsgate_backend_connections_active' && s.labels.pool === 'fleet') out[s.labels.backend] = s.value;
+      if (s.name === 'wsgate_backend_live_sessions' && s.labels.pool === 'fleet') out[s.labels.backend] = s.value;
     }
     return out;
   }

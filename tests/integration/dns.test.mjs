@@ -181,8 +181,12 @@ if (!process.env.WSGATE_IN_NETNS) {
       const m = parseMetrics((await httpGet(gw.adminUrl('/metrics'))).body);
       assert.equal(m.get('wsgate_backend_connect_failures_total',
         { pool: 'slow', backend: `slow.wsgate.test:${echo.port}` }), 5);
-      // The late answers reach lookups whose handshakes are gone.
+      // Five timeouts marked the backend down (unhealthy_after 3), and a pool whose backends are
+      // all down answers 503 at once. The late answers reach lookups whose handshakes are gone;
+      // once the name resolves again, the recovery probe brings the backend back.
+      const from = gw.mark();
       dns.release();
+      await gw.waitForLog((l) => l.event === 'backend_up' && l.pool === 'slow', 10000, from);
       const ws = await connectWs(gw.url('/slow/now'));
       ws.send('hello');
       const reply = await new Promise((resolve) => ws.once('message', (d) => resolve(d.toString())));

@@ -5,25 +5,15 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { startWsBackend, startWsgate, stopAll } from './lib/harness.mjs';
 import { makeToken, nowS, opensslKey, writeJwks } from './lib/jwt.mjs';
+import { chromium, CHROMIUM, CHROMIUM_ARGS } from './lib/chromium.mjs';
 
-const CHROMIUM = process.env.WSGATE_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu',
-  '--disable-background-networking', '--disable-component-update', '--no-first-run',
-  '--disable-sync'];
 
-const { chromium } = await import('playwright-core').catch((err) => {
-  throw new Error(`cannot load the npm package "playwright-core" (${err.message}): ` +
-                  'run `npm ci` in tests/integration');
-});
-if (!existsSync(CHROMIUM)) {
-  throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (make deps)`);
-}
 
 describe('Chromium with a token in the subprotocol list', () => {
   let gw;

@@ -5,31 +5,14 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 
 import { startEcho, stopAll } from './lib/harness.mjs';
 import { makePki, startTlsWsgate, wssUrl } from './lib/tls.mjs';
+import { chromium, CHROMIUM, CHROMIUM_ARGS as BASE_ARGS } from './lib/chromium.mjs';
 
-const CHROMIUM = process.env.WSGATE_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--ignore-certificate-errors',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
+const CHROMIUM_ARGS = [...BASE_ARGS, '--ignore-certificate-errors'];
 const MAX_MESSAGE = 4096;
 
-const { chromium } = await import('playwright-core').catch((err) => {
-  throw new Error(`cannot load the npm package "playwright-core" (${err.message}): ` +
-                  'run `npm ci` in tests/integration');
-});
-if (!existsSync(CHROMIUM)) {
-  throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (make deps)`);
-}
 
 describe('Chromium over wss://', () => {
   let gw;

@@ -6,25 +6,14 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 
 import { startWsBackend, startWsgate, stopAll } from './lib/harness.mjs';
 import { httpGet, parseMetrics } from './lib/metrics.mjs';
+import { chromium, CHROMIUM, CHROMIUM_ARGS } from './lib/chromium.mjs';
 
-const CHROMIUM = process.env.WSGATE_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu',
-  '--disable-background-networking', '--disable-component-update', '--no-first-run',
-  '--disable-sync'];
 const MAX_MESSAGE = 64 * 1024;
 const COUNT = 20;
 
-const { chromium } = await import('playwright-core').catch((err) => {
-  throw new Error(`cannot load the npm package "playwright-core" (${err.message}): ` +
-                  'run `npm ci` in tests/integration');
-});
-if (!existsSync(CHROMIUM)) {
-  throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (make deps)`);
-}
 
 describe('Chromium with permessage-deflate through wsgate', () => {
   let gw;

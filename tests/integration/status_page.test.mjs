@@ -9,23 +9,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 
 import * as h from './lib/harness.mjs';
 import { httpGet } from './lib/metrics.mjs';
+import { chromium, CHROMIUM, CHROMIUM_ARGS } from './lib/chromium.mjs';
 
-const CHROMIUM = process.env.WSGATE_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu',
-  '--disable-background-networking', '--disable-component-update', '--no-first-run',
-  '--disable-sync'];
 
-const { chromium } = await import('playwright-core').catch((err) => {
-  throw new Error(`cannot load the npm package "playwright-core" (${err.message}): ` +
-                  'run `npm ci` in tests/integration');
-});
-if (!existsSync(CHROMIUM)) {
-  throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (make deps)`);
-}
 
 const SESSIONS = 4; // opened on route chat; one is closed with CLOSE_CODE
 const MESSAGES = 2; // text messages each way per session

@@ -1,6 +1,7 @@
 // The balancers' view of each backend as Prometheus families: live sessions over all workers,
 // picks, skips by reason, and the effective weight (slow start shows as a ramp).
 #include "proxy/metrics/collector.h"
+#include "proxy/metrics/family.h"
 #include "proxy/metrics/names.h"
 
 #include <map>
@@ -8,32 +9,9 @@
 
 namespace wsgate::proxy::metrics {
 
-namespace {
-
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-
-MetricFamily makeFamily(std::string_view name, std::string_view help, MetricType type) {
-  MetricFamily f;
-  f.name = std::string(name);
-  f.help = std::string(help);
-  f.type = type;
-  return f;
-}
-
-ClientMetric point(std::vector<ClientMetric::Label> labels, MetricType type, double value) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  if (type == MetricType::Counter) {
-    m.counter.value = value;
-  } else {
-    m.gauge.value = value;
-  }
-  return m;
-}
-
-} // namespace
 
 void addBalancerFamilies(std::vector<MetricFamily>& out,
                          const std::vector<BalancerSample>& samples) {
@@ -47,32 +25,32 @@ void addBalancerFamilies(std::vector<MetricFamily>& out,
       m.skips[i] += s.skips[i];
     m.effective_weight += s.effective_weight;
   }
-  MetricFamily live = makeFamily(
-      name::kBackendLiveSessions,
-      "Sessions bound to each backend over all workers, from the pick to the session's end "
-      "(what least_conn, p2c and bounded loads count).",
-      MetricType::Gauge);
-  MetricFamily picks = makeFamily(
-      name::kBackendPicks, "Sessions the balancer bound to each backend.", MetricType::Counter);
-  MetricFamily skips = makeFamily(
+  MetricFamily live =
+      family(name::kBackendLiveSessions,
+             "Sessions bound to each backend over all workers, from the pick to the session's end "
+             "(what least_conn, p2c and bounded loads count).",
+             MetricType::Gauge);
+  MetricFamily picks = family(name::kBackendPicks, "Sessions the balancer bound to each backend.",
+                              MetricType::Counter);
+  MetricFamily skips = family(
       name::kBackendSkips,
       "Picks that passed a backend over: down, full (max_connections) or over the bounded load.",
       MetricType::Counter);
-  MetricFamily weight = makeFamily(name::kBackendWeight,
-                                   "Each backend's weight as the balancer uses it now (slow start "
-                                   "ramps it; 0 while down).",
-                                   MetricType::Gauge);
+  MetricFamily weight = family(name::kBackendWeight,
+                               "Each backend's weight as the balancer uses it now (slow start "
+                               "ramps it; 0 while down).",
+                               MetricType::Gauge);
   for (const auto& [key, s] : merged) {
     const std::vector<ClientMetric::Label> labels{{std::string(label::kPool), key.first},
                                                   {std::string(label::kBackend), key.second}};
-    live.metric.push_back(point(labels, MetricType::Gauge, static_cast<double>(s.live)));
-    picks.metric.push_back(point(labels, MetricType::Counter, static_cast<double>(s.picks)));
-    weight.metric.push_back(point(labels, MetricType::Gauge, s.effective_weight));
+    live.metric.push_back(sample(labels, MetricType::Gauge, static_cast<double>(s.live)));
+    picks.metric.push_back(sample(labels, MetricType::Counter, static_cast<double>(s.picks)));
+    weight.metric.push_back(sample(labels, MetricType::Gauge, s.effective_weight));
     for (std::size_t i = 0; i < kSkipReasons.size(); ++i) {
       auto with_reason = labels;
       with_reason.push_back({std::string(label::kReason), std::string(kSkipReasons[i])});
       skips.metric.push_back(
-          point(std::move(with_reason), MetricType::Counter, static_cast<double>(s.skips[i])));
+          sample(std::move(with_reason), MetricType::Counter, static_cast<double>(s.skips[i])));
     }
   }
   out.push_back(std::move(live));

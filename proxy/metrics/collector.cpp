@@ -1,5 +1,6 @@
 #include "proxy/metrics/collector.h"
 
+#include "proxy/metrics/family.h"
 #include "proxy/metrics/names.h"
 #include "proxy/metrics/process_stats.h"
 #include "proxy/metrics/totals.h"
@@ -17,14 +18,6 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 using LabelNames = std::vector<std::string_view>;
 
-MetricFamily family(std::string_view name, std::string_view help, MetricType type) {
-  MetricFamily f;
-  f.name = std::string(name);
-  f.help = std::string(help);
-  f.type = type;
-  return f;
-}
-
 std::vector<ClientMetric::Label> labels(const LabelNames& names, std::string_view id) {
   std::vector<ClientMetric::Label> out;
   if (names.empty()) return out;
@@ -32,17 +25,6 @@ std::vector<ClientMetric::Label> labels(const LabelNames& names, std::string_vie
   for (std::size_t i = 0; i < names.size() && i < values.size(); ++i)
     out.push_back({std::string(names[i]), std::string(values[i])});
   return out;
-}
-
-ClientMetric sample(std::vector<ClientMetric::Label> labels, MetricType type, double value) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  if (type == MetricType::Counter) {
-    m.counter.value = value;
-  } else {
-    m.gauge.value = value;
-  }
-  return m;
 }
 
 ClientMetric histogramSample(std::vector<ClientMetric::Label> labels, const HistogramSum& h) {

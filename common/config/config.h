@@ -229,7 +229,7 @@ struct Config {
   // no [policies.default] table.
   std::map<std::string, Policy> policies;
   std::map<std::string, Auth> auth; // [auth.NAME] tables; Policy::auth_ptr points in here
-  std::string source; // the file path or name the config was loaded from
+  std::string source;               // the file path or name the config was loaded from
 
   [[nodiscard]] const Policy& defaultPolicy() const {
     return policies.at(std::string(kDefaultPolicyName));

@@ -437,10 +437,10 @@ FeedResult FrameParser::feed(std::span<const uint8_t> chunk, FrameSink& sink) {
       if (const FeedResult r = endFrame(sink, pos); !r.ok()) return r;
     }
   }
-  if (state_ == State::Payload && isControl(frame_.opcode) &&
-      !(extra_ && extra_->control_spill)) {
+  if (state_ == State::Payload && isControl(frame_.opcode) && !(extra_ && extra_->control_spill)) {
     // The control frame goes on in the next chunk: keep what came so far.
-    uint8_t* spill = (extra().control_spill = std::make_unique<uint8_t[]>(kMaxControlPayload)).get();
+    uint8_t* spill =
+        (extra().control_spill = std::make_unique<uint8_t[]>(kMaxControlPayload)).get();
     std::memcpy(spill, tControlScratch.data(), control_have_);
   }
   return FeedResult{ParseError::None, size};

@@ -145,7 +145,7 @@ private:
   uint64_t payload_seen_ = 0; // payload bytes of the current frame already passed
   uint64_t message_size_ = 0; // payload bytes of the current message so far
   Opcode message_opcode_ = Opcode::Continuation; // Text/Binary while a message is open
-  bool message_compressed_ = false; // the open message had RSV1 on its first frame
+  bool message_compressed_ = false;              // the open message had RSV1 on its first frame
   Utf8Validator utf8_;
   std::array<uint8_t, kMaxFrameHeader> header_{};
   uint8_t header_have_ = 0;

@@ -44,7 +44,7 @@ public:
     const std::atomic<bool>* draining = nullptr;
     std::function<std::shared_ptr<const config::Config>()> config;
     std::function<std::vector<BalancerSample>()> balancers; // may be empty
-    double start_time_s = 0; // unix time the process started
+    double start_time_s = 0;                                // unix time the process started
   };
 
   explicit Collector(Sources sources) : sources_(std::move(sources)) {}

@@ -167,8 +167,7 @@ std::vector<metrics::BalancerSample> Server::balancerSamples() const {
       s.backend = entry->label();
       s.live = entry->live();
       s.picks = entry->picks();
-      s.skips = {entry->skips(BackendRuntime::Skip::Down),
-                 entry->skips(BackendRuntime::Skip::Full),
+      s.skips = {entry->skips(BackendRuntime::Skip::Down), entry->skips(BackendRuntime::Skip::Full),
                  entry->skips(BackendRuntime::Skip::BoundedLoad)};
       const double ramp =
           entry->joinedMs() == 0 ? 1.0 : balance::slowStartFactor(now - entry->joinedMs(), window);

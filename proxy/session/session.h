@@ -241,13 +241,13 @@ private:
     std::vector<std::string> offered_protocols;
     std::vector<ws::DeflateParams> deflate_offers; // the client's well-formed offers, forwarded
     std::optional<ws::DeflateSession> deflate;     // what the backend's 101 negotiated
-    std::vector<uint8_t> early_client; // frames the client sent before the 101
+    std::vector<uint8_t> early_client;             // frames the client sent before the 101
     // Backends whose connect failed for this session; held so picked_ stays valid.
     std::vector<std::shared_ptr<BackendRuntime>> tried;
     std::optional<uint64_t> key_hash; // consistent_hash: the request's key, hashed
-    std::string last_error; // why the last backend attempt failed
-    Lookup lookup;          // the picked backend's name, while it resolves
-    policy::Admitted admitted; // what admission found (token expiry, claims, token removal)
+    std::string last_error;           // why the last backend attempt failed
+    Lookup lookup;                    // the picked backend's name, while it resolves
+    policy::Admitted admitted;        // what admission found (token expiry, claims, token removal)
   };
   std::unique_ptr<Handshake> handshake_;
   std::string path_;

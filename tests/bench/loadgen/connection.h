@@ -41,7 +41,7 @@ struct Target {
   std::string path;        // the request target
   // Sec-WebSocket-Extensions of the request ("" = none); the 101 must accept it.
   std::string extensions;
-  std::string headers;     // extra header lines of every upgrade request
+  std::string headers;                   // extra header lines of every upgrade request
   std::vector<std::string> header_cycle; // one of these per upgrade, in turn
   std::size_t next_header = 0;
   // Where reads land. One per loop: a read is processed completely inside its callback.

@@ -30,9 +30,9 @@ struct Options {
   std::string path;    // empty: "/echo", or "/flood?..." in flood mode
   std::string headers; // extra request header lines ("Name: value\r\n" each), from --header
   std::vector<std::string> header_cycle; // --headers-file: one line per upgrade, in turn
-  int connections = 0; // 0: the mode's default
-  uint64_t size = 64;  // payload bytes per message
-  int pipeline = 1;    // echo: messages in flight per connection
+  int connections = 0;                   // 0: the mode's default
+  uint64_t size = 64;                    // payload bytes per message
+  int pipeline = 1;                      // echo: messages in flight per connection
   bool text = false;
   Content content = Content::Ascii;
   double duration_s = 5; // the measured window (idle: how long connections are held)

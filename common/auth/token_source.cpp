@@ -1,32 +1,9 @@
 #include "common/auth/token_source.h"
 
+#include "common/http/target.h"
+
 namespace wsgate::auth {
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percentDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      const int hi = hexValue(text[i + 1]);
-      const int lo = hexValue(text[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(text[i] == '+' ? ' ' : text[i]);
-  }
-  return out;
-}
 
 // Calls fn(name, value) for each '&'-separated parameter of the query of `target`.
 template <typename Fn> void forEachParameter(std::string_view target, Fn&& fn) {
@@ -60,7 +37,7 @@ std::optional<std::string> fromHeader(const TokenSource& source, const http::Hea
 std::optional<std::string> fromQuery(const TokenSource& source, std::string_view target) {
   std::optional<std::string> found;
   forEachParameter(target, [&](std::string_view name, std::string_view value) {
-    if (!found && name == source.name && !value.empty()) found = percentDecode(value);
+    if (!found && name == source.name && !value.empty()) found = http::decodeQueryComponent(value);
   });
   return found;
 }

@@ -56,4 +56,8 @@ struct TargetResult {
 // nothing.
 TargetResult normalizeTarget(std::string_view target);
 
+// Decodes one component of a query string (application/x-www-form-urlencoded): %XX escapes and
+// '+' for a space; a '%' not followed by two hex digits stays as it is.
+std::string decodeQueryComponent(std::string_view text);
+
 } // namespace wsgate::http

@@ -1,6 +1,7 @@
 // The admin endpoints of the Server (on the main loop): /livez and /healthz, /readyz, /metrics,
 // /connections, the status page (/) and its /stats.json; and the monitoring state behind them.
 #include "common/balance/pick.h"
+#include "common/http/target.h"
 #include "proxy/metrics/status_json.h"
 #include "proxy/server/server.h"
 #include "proxy/server/status_page.h"
@@ -22,39 +23,15 @@ constexpr std::string_view kMetricsType = "text/plain; version=0.0.4; charset=ut
 // is reported as not answering rather than holding the admin endpoint.
 constexpr auto kConnectionsTimeout = std::chrono::milliseconds(1000);
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Decodes a query component: %XX escapes and '+' for a space.
-std::string percentDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out += ' ';
-    } else if (text[i] == '%' && i + 2 < text.size() && hexValue(text[i + 1]) >= 0 &&
-               hexValue(text[i + 2]) >= 0) {
-      out += static_cast<char>(hexValue(text[i + 1]) * 16 + hexValue(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 // The decoded value of `name` in a query string; nullopt when absent.
 std::optional<std::string> queryParam(std::string_view query, std::string_view name) {
   while (!query.empty()) {
     const std::size_t amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
     const std::size_t eq = pair.find('=');
-    if (percentDecode(pair.substr(0, eq)) == name) {
-      return eq == std::string_view::npos ? std::string() : percentDecode(pair.substr(eq + 1));
+    if (http::decodeQueryComponent(pair.substr(0, eq)) == name) {
+      return eq == std::string_view::npos ? std::string()
+                                          : http::decodeQueryComponent(pair.substr(eq + 1));
     }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);

@@ -40,7 +40,8 @@
 # each of direct, nginx, HAProxy and wsgate) next to the results as results-STAMP.svg. Every
 # JSON result line is kept in build-bench/bench/. `--configs` takes a comma list
 # of direct, nginx, haproxy, wsgate, wsgate_uring and wsgate2 (wsgate with 2 workers, epoll, not
-# run by default);
+# run by default); wsgate_before (not run by default) is the `wsgate` configuration run by the
+# binary WSGATE_BEFORE names, a build of an earlier commit, for before/after figures in one run;
 # `--tests` a comma list of the test names above (default: all), to repeat a few tests more often.
 # The balancing configurations wsgate_rr, wsgate_lc and wsgate_ch (not run by default) are wsgate
 # with 1 worker in front of a pool of four echo backends, balanced by round_robin, least_conn and
@@ -199,7 +200,7 @@ row() {
   done
   n=$(median nginx "$metric")
   h=$(median haproxy "$metric")
-  # One ratio per wsgate engine shown; the target is judged on the last (io_uring when it ran).
+  # One ratio per wsgate binary and engine shown.
   for engine in "${ENGINES_SHOWN[@]}"; do
     w=$(median "$engine" "$metric")
     ratio="-"
@@ -211,6 +212,12 @@ row() {
     fi
     ratios+=" $ratio |"
   done
+  # The target is judged on io_uring when it ran, else on epoll (never on a "before" binary).
+  if [[ " ${ENGINES_SHOWN[*]} " == *" wsgate_uring "* ]]; then
+    w=$(median wsgate_uring "$metric")
+  else
+    w=$(median wsgate "$metric")
+  fi
   if [ -n "$target" ] && [ -n "$w" ]; then
     # "OP VALUE nginx": the target compares wsgate with nginx alone (the TLS issue's target).
     if [ "${target##* }" = nginx ]; then
@@ -281,17 +288,23 @@ print_table() {
     header+=" wsgate io_uring (1 worker) |"
     rule+="---:|"
   fi
+  if grep -q '^wsgate_before ' "$values"; then
+    COLUMNS_SHOWN+=(wsgate_before)
+    ENGINES_SHOWN+=(wsgate_before)
+    header+=" wsgate epoll, before (1 worker) |"
+    rule+="---:|"
+  fi
   if grep -q '^wsgate2 ' "$values"; then
     COLUMNS_SHOWN+=(wsgate2)
     header+=" wsgate epoll (2 workers) |"
     rule+="---:|"
   fi
-  header+=" epoll vs best |"
-  rule+="---:|"
-  if [ ${#ENGINES_SHOWN[@]} -gt 1 ]; then
-    header+=" io_uring vs best |"
+  local -A ratio_label=([wsgate]="epoll vs best" [wsgate_uring]="io_uring vs best"
+    [wsgate_before]="epoll before vs best")
+  for engine in "${ENGINES_SHOWN[@]}"; do
+    header+=" ${ratio_label[$engine]} |"
     rule+="---:|"
-  fi
+  done
   echo "$header target |"
   echo "$rule---|"
   row "64 B echo, 100 conns: msgs/s" echo64_msgs 0 max ">= 1.25"
@@ -772,6 +785,13 @@ start_proxy() {
     write_wsgate_conf "$([ "$config" = wsgate2 ] && echo 2 || echo 1)" \
       "$([ "$config" = wsgate_uring ] && echo io_uring || echo epoll)"
     start_bg "$name" "$WSGATE" -c "$WORK/wsgate.toml"
+    ;;
+  wsgate_before)
+    # The same configuration as `wsgate`, run by the binary in $WSGATE_BEFORE (a build of an
+    # earlier commit): a refactor's before/after figures, side by side in one run.
+    [ -x "${WSGATE_BEFORE:-}" ] || die "wsgate_before needs WSGATE_BEFORE=path/to/an/older/wsgate"
+    write_wsgate_conf 1 epoll
+    start_bg "$name" "$WSGATE_BEFORE" -c "$WORK/wsgate.toml"
     ;;
   wsgate_rr | wsgate_lc | wsgate_ch)
     local -A balance_of=([wsgate_rr]=round_robin [wsgate_lc]=least_conn [wsgate_ch]=consistent_hash)

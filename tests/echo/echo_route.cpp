@@ -1,18 +1,13 @@
 #include "tests/echo/echo_route.h"
 
+#include "common/http/target.h"
+
 #include <algorithm>
 #include <charconv>
 
 namespace wsgate::echo {
 
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool parseUnsigned(std::string_view text, uint64_t& out) {
   uint64_t value = 0;
@@ -94,24 +89,6 @@ const char* toString(Mode mode) {
   return "unknown";
 }
 
-std::string percentDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%' && i + 2 < text.size() && hexValue(text[i + 1]) >= 0 &&
-               hexValue(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hexValue(text[i + 1]) * 16 + hexValue(text[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 Route parseRoute(std::string_view target) {
   Route route;
   std::string_view query;
@@ -121,9 +98,10 @@ Route parseRoute(std::string_view target) {
     const std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     const std::size_t eq = pair.find('=');
-    const std::string name = percentDecode(pair.substr(0, eq));
-    const std::string value =
-        eq == std::string_view::npos ? std::string() : percentDecode(pair.substr(eq + 1));
+    const std::string name = http::decodeQueryComponent(pair.substr(0, eq));
+    const std::string value = eq == std::string_view::npos
+                                  ? std::string()
+                                  : http::decodeQueryComponent(pair.substr(eq + 1));
     applyParameter(route, name, value);
   }
   return route;

@@ -116,6 +116,8 @@ inline constexpr std::size_t kOpcodes = 16; // indexed by the wire opcode
 
 // The fixed-size parts are written on the data path; the keyed maps only under `mutex`, which
 // the scrape also takes.
+// The field macros below take a declarator, which cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 struct WorkerStats {
 #define WSGATE_FIELD(name) std::array<std::array<Counter, kOpcodes>, kDirections> name{};
   WSGATE_OPCODE_COUNTS(WSGATE_FIELD)
@@ -145,6 +147,7 @@ struct WorkerStats {
   WSGATE_KEYED_HISTOGRAMS(WSGATE_FIELD)
 #undef WSGATE_FIELD
 };
+// NOLINTEND(bugprone-macro-parentheses)
 
 // What the main thread counts (reloads); the scrape runs on the same thread.
 struct ServerStats {

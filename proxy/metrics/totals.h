@@ -29,6 +29,8 @@ struct HistogramSum {
 
 // Everything the workers counted, summed: a field for each entry of the lists in stats.h. Map
 // keys are metrics::key() label values, in the order those lists give.
+// The field macros below take a declarator, which cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 struct Totals {
 #define WSGATE_FIELD(name) std::array<std::array<uint64_t, kOpcodes>, kDirections> name{};
   WSGATE_OPCODE_COUNTS(WSGATE_FIELD)
@@ -52,6 +54,7 @@ struct Totals {
   WSGATE_KEYED_HISTOGRAMS(WSGATE_FIELD)
 #undef WSGATE_FIELD
 };
+// NOLINTEND(bugprone-macro-parentheses)
 
 // Adds one worker's counters to `t` (takes the worker's mutex for its maps).
 void sumWorker(WorkerStats& stats, Totals& t);

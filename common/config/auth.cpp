@@ -23,28 +23,18 @@ bool reservedHeader(std::string_view name) {
   return name.size() >= 14 && http::equalsIgnoreCase(name.substr(0, 14), "sec-websocket-");
 }
 
-// Reads an array of strings, each checked by `valid` (which returns an error or "").
+// Reads a non-empty array of strings, each checked by `valid` (which returns an error or "");
+// `out` is set only when every element is good.
 template <typename Valid>
 void readStrings(TableReader& in, std::string_view key, std::vector<std::string>& out,
                  Valid&& valid) {
-  const toml::array* array = in.getArray(key);
-  if (array == nullptr) return;
-  const std::string arrayPath = in.pathOf(key);
   std::vector<std::string> values;
-  for (std::size_t i = 0; i < array->size(); ++i) {
-    const toml::node& node = *array->get(i);
-    const auto* text = node.as_string();
-    if (text == nullptr) {
-      in.errors().add(node.source(), indexPath(arrayPath, i),
-                      "expected a string, got " + std::string(describeType(node)));
-      return;
-    }
-    if (std::string problem = valid(text->get()); !problem.empty()) {
-      in.errors().add(node.source(), indexPath(arrayPath, i), std::move(problem));
-      return;
-    }
-    values.push_back(text->get());
-  }
+  const bool good = in.readStringArray(key, ArrayErrors::Stop, [&](const std::string& text) {
+    std::string problem = valid(text);
+    if (problem.empty()) values.push_back(text);
+    return problem;
+  });
+  if (!good) return;
   if (values.empty()) {
     in.error(*in.get(key), key, "must not be empty");
     return;
@@ -135,27 +125,11 @@ void readOne(TableReader& in, Auth& auth) {
 } // namespace
 
 void readAuth(TableReader& root, Config& config) {
-  const toml::table* table = root.getTable("auth");
-  if (table == nullptr) return;
-  for (const auto& [key, node] : *table) {
-    const std::string path = childPath("auth", key.str());
-    const auto* authTable = node.as_table();
-    if (authTable == nullptr) {
-      root.errors().add(node.source(), path,
-                        "expected a table [auth." + std::string(key.str()) + "], got " +
-                            std::string(describeType(node)));
-      continue;
-    }
-    if (key.str().empty()) {
-      root.errors().add(key.source(), path, "an auth name must not be empty");
-      continue;
-    }
-    TableReader in(*authTable, path, root.errors());
+  root.readNamedTables("auth", "an auth", [&](std::string name, TableReader& in) {
     Auth auth;
     readOne(in, auth);
-    in.reportUnknownKeys();
-    config.auth.emplace(std::string(key.str()), std::move(auth));
-  }
+    config.auth.emplace(std::move(name), std::move(auth));
+  });
 }
 
 } // namespace wsgate::config::detail

@@ -8,25 +8,12 @@ namespace {
 constexpr int64_t kMaxCount = std::numeric_limits<int64_t>::max();
 
 void readOrigins(TableReader& in, Policy& policy) {
-  const toml::array* array = in.getArray("allowed_origins");
-  if (array == nullptr) return;
-  const std::string arrayPath = in.pathOf("allowed_origins");
-  for (std::size_t i = 0; i < array->size(); ++i) {
-    const toml::node& node = *array->get(i);
-    const std::string path = indexPath(arrayPath, i);
-    const auto* text = node.as_string();
-    if (text == nullptr) {
-      in.errors().add(node.source(), path,
-                      "expected a string, got " + std::string(describeType(node)));
-      continue;
-    }
-    Parsed<std::string> origin = parseOriginPattern(text->get());
-    if (!origin) {
-      in.errors().add(node.source(), path, std::move(origin.error));
-      continue;
-    }
+  in.readStringArray("allowed_origins", ArrayErrors::Continue, [&](const std::string& text) {
+    Parsed<std::string> origin = parseOriginPattern(text);
+    if (!origin) return std::move(origin.error);
     policy.allowed_origins.push_back(std::move(*origin.value));
-  }
+    return std::string();
+  });
 }
 
 void readCloseCode(TableReader& in, Policy& policy) {
@@ -87,27 +74,11 @@ void readPolicy(TableReader& in, Policy& policy, const std::map<std::string, Aut
 } // namespace
 
 void readPolicies(TableReader& root, Config& config) {
-  if (const toml::table* table = root.getTable("policies")) {
-    for (const auto& [key, node] : *table) {
-      const std::string path = childPath("policies", key.str());
-      const auto* policyTable = node.as_table();
-      if (policyTable == nullptr) {
-        root.errors().add(node.source(), path,
-                          "expected a table [policies." + std::string(key.str()) + "], got " +
-                              std::string(describeType(node)));
-        continue;
-      }
-      if (key.str().empty()) {
-        root.errors().add(key.source(), path, "a policy name must not be empty");
-        continue;
-      }
-      TableReader in(*policyTable, path, root.errors());
-      Policy policy;
-      readPolicy(in, policy, config.auth);
-      in.reportUnknownKeys();
-      config.policies.emplace(std::string(key.str()), std::move(policy));
-    }
-  }
+  root.readNamedTables("policies", "a policy", [&](std::string name, TableReader& in) {
+    Policy policy;
+    readPolicy(in, policy, config.auth);
+    config.policies.emplace(std::move(name), std::move(policy));
+  });
   // Routes without a `policy` key use "default", which exists even when not written.
   config.policies.try_emplace(std::string(kDefaultPolicyName));
 }

@@ -267,6 +267,23 @@ const toml::table* TableReader::getTable(std::string_view key, Need need) {
   return nullptr;
 }
 
+const toml::table* TableReader::namedTable(std::string_view key, std::string_view noun,
+                                           const toml::key& name, const toml::node& node,
+                                           const std::string& path) {
+  const toml::table* entry = node.as_table();
+  if (entry == nullptr) {
+    errors_.add(node.source(), path,
+                "expected a table [" + std::string(key) + "." + std::string(name.str()) +
+                    "], got " + std::string(describeType(node)));
+    return nullptr;
+  }
+  if (name.str().empty()) {
+    errors_.add(name.source(), path, std::string(noun) + " name must not be empty");
+    return nullptr;
+  }
+  return entry;
+}
+
 const toml::array* TableReader::getArray(std::string_view key, Need need) {
   const toml::node* node = get(key, need);
   if (node == nullptr) return nullptr;

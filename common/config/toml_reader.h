@@ -60,6 +60,9 @@ enum class DurationRule { ZeroAllowed, Positive };
 // What a size may be.
 enum class SizeRule { ZeroAllowed, Positive };
 
+// Whether reading an array goes on after a bad element (to report every one) or stops.
+enum class ArrayErrors { Stop, Continue };
+
 // Reads the keys of one table. Every key asked for through get() (and the typed reads
 // built on it) counts as known; reportUnknownKeys() then flags the rest, so each
 // section must ask for all of its keys before calling it.
@@ -128,10 +131,56 @@ public:
   const toml::table* getTable(std::string_view key, Need need = Need::Optional);
   const toml::array* getArray(std::string_view key, Need need = Need::Optional);
 
+  // Walks the array of strings under `key` in order, calling `each(text)`, which returns a
+  // problem with that value or "" when it is good; each problem, and each element that is not
+  // a string, is reported at the element ("key[i]"). With ArrayErrors::Stop the walk ends at
+  // the first problem. Returns true when the key is present and nothing was reported.
+  template <typename Each>
+  bool readStringArray(std::string_view key, ArrayErrors on_error, Each&& each) {
+    const toml::array* array = getArray(key);
+    if (array == nullptr) return false;
+    const std::string arrayPath = pathOf(key);
+    bool good = true;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      const toml::node& node = *array->get(i);
+      const auto* text = node.as_string();
+      std::string problem = text == nullptr
+                                ? "expected a string, got " + std::string(describeType(node))
+                                : std::string(each(text->get()));
+      if (problem.empty()) continue;
+      errors_.add(node.source(), indexPath(arrayPath, i), std::move(problem));
+      good = false;
+      if (on_error == ArrayErrors::Stop) break;
+    }
+    return good;
+  }
+
+  // Walks the table under `key` whose entries are named tables ([key.NAME]): calls
+  // `each(name, entry)` with a reader of each entry, then reports the entry's unknown keys. An
+  // entry that is not a table or has an empty name is reported (`noun`: "an auth", "a policy")
+  // and skipped.
+  template <typename Each>
+  void readNamedTables(std::string_view key, std::string_view noun, Each&& each) {
+    const toml::table* table = getTable(key);
+    if (table == nullptr) return;
+    for (const auto& [name, node] : *table) {
+      const std::string path = childPath(pathOf(key), name.str());
+      const toml::table* entry = namedTable(key, noun, name, node, path);
+      if (entry == nullptr) continue;
+      TableReader in(*entry, path, errors_);
+      each(std::string(name.str()), in);
+      in.reportUnknownKeys();
+    }
+  }
+
   // Reports every key of the table that was never asked for.
   void reportUnknownKeys();
 
 private:
+  // The entry `name` of [key] as a table, or nullptr when it was reported (see readNamedTables).
+  const toml::table* namedTable(std::string_view key, std::string_view noun, const toml::key& name,
+                                const toml::node& node, const std::string& path);
+
   const toml::table& table_;
   std::string path_;
   ErrorSink& errors_;

@@ -78,11 +78,7 @@ std::string buildErrorResponse(int status, std::string_view body, std::span<cons
   out.append(std::to_string(body.size()));
   out.append("\r\nConnection: close\r\n");
   for (const Header& h : extra) {
-    if (!isSafeHeader(h)) continue;
-    out.append(h.name);
-    out.append(": ");
-    out.append(h.value);
-    out.append("\r\n");
+    if (isSafeHeader(h)) appendHeader(out, h.name, h.value);
   }
   out.append("\r\n");
   out.append(body);

@@ -70,6 +70,13 @@ std::string_view trimOws(std::string_view s) {
   return s;
 }
 
+void appendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+
 bool listHasToken(std::string_view value, std::string_view token) {
   while (true) {
     const std::size_t comma = value.find(',');

@@ -33,6 +33,9 @@ std::string_view trimOws(std::string_view s);
 // trimming optional white space ("keep-alive, Upgrade" holds "upgrade").
 bool listHasToken(std::string_view value, std::string_view token);
 
+// Appends the field "name: value" and its CRLF to a message being written.
+void appendHeader(std::string& out, std::string_view name, std::string_view value);
+
 // The header fields of one message, in arrival order. Repeated fields stay separate entries;
 // lookups compare names case-insensitively.
 class HeaderList {

@@ -102,23 +102,19 @@ void Logger::reopen() {
 }
 
 void Logger::write(const std::string& text) {
-  {
-    std::lock_guard lock(mutex_);
-    error_queue_.append(text);
-  }
-  if (!thread_.joinable()) {
-    std::unique_lock lock(mutex_);
-    flushLocked(lock);
-    return;
-  }
-  wake_.notify_one();
+  enqueue(error_queue_, text);
 }
 
 void Logger::writeAccess(const std::string& text) {
+  // A line queued just before a reload turns the access log off is dropped by flushLocked().
+  if (!accessEnabled()) return;
+  enqueue(access_queue_, text);
+}
+
+void Logger::enqueue(std::string& queue, const std::string& text) {
   {
     std::lock_guard lock(mutex_);
-    if (access_target_ == config::AccessLogTarget::Off) return;
-    access_queue_.append(text);
+    queue.append(text);
   }
   if (!thread_.joinable()) {
     std::unique_lock lock(mutex_);
@@ -144,25 +140,18 @@ void Logger::flushLocked(std::unique_lock<std::mutex>& lock) {
         target == config::AccessLogTarget::File ? std::fopen(path.c_str(), "a") : nullptr;
   }
   if (!errors.empty()) writeAll(STDERR_FILENO, errors);
-  if (!access.empty()) {
-    switch (target) {
-    case config::AccessLogTarget::Stderr:
-      writeAll(STDERR_FILENO, access);
-      break;
-    case config::AccessLogTarget::Stdout:
-      writeAll(STDOUT_FILENO, access);
-      break;
-    case config::AccessLogTarget::File:
-      if (access_file_ != nullptr) {
-        std::fwrite(access.data(), 1, access.size(), access_file_);
-        std::fflush(access_file_);
-      }
-      break;
-    case config::AccessLogTarget::Off:
-      break;
-    }
-  }
+  if (!access.empty()) writeAccessText(target, access);
   lock.lock();
+}
+
+void Logger::writeAccessText(config::AccessLogTarget target, const std::string& text) {
+  if (target == config::AccessLogTarget::File) {
+    if (access_file_ == nullptr) return;
+    std::fwrite(text.data(), 1, text.size(), access_file_);
+    std::fflush(access_file_);
+  } else if (const int fd = accessFd(target); fd >= 0) {
+    writeAll(fd, text); // stderr or stdout; nothing when the access log is off
+  }
 }
 
 void Logger::run() {

@@ -45,7 +45,12 @@ public:
 private:
   Logger() = default;
   void run();
+  // Appends `text` to `queue` (one of the two below) and wakes the writer; without a running
+  // writer the line is written at once.
+  void enqueue(std::string& queue, const std::string& text);
   void flushLocked(std::unique_lock<std::mutex>& lock);
+  // Writer thread (or stop()): access-log lines to `target`.
+  void writeAccessText(config::AccessLogTarget target, const std::string& text);
 
   // Read by every worker, written by configure() (start-up, reload).
   std::atomic<log::Level> level_{log::Level::Info};

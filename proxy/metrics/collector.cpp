@@ -65,66 +65,57 @@ void addScalar(std::vector<MetricFamily>& out, std::string_view name, std::strin
   out.push_back(std::move(f));
 }
 
-// permessage-deflate: one series per direction for each family.
-void addCompression(std::vector<MetricFamily>& out, const Totals& t) {
-  struct Spec {
-    std::string_view name;
-    std::string_view help;
-    const std::array<uint64_t, kDirections>& values;
-  };
-  const Spec specs[] = {
-      {name::kCompressedMessages, "Compressed (permessage-deflate) messages read from each side.",
-       t.compressed_messages},
-      {name::kCompressedPayloadBytes,
-       "Payload bytes of compressed messages as read from each side (before inflating).",
-       t.compressed_payload_bytes},
-      {name::kInflatedBytes,
-       "Bytes compressed messages from each side inflated to (inspected, never forwarded).",
-       t.inflated_bytes}};
-  for (const Spec& spec : specs) {
-    MetricFamily f = family(spec.name, spec.help, MetricType::Counter);
-    for (std::size_t d = 0; d < kDirections; ++d) {
-      f.metric.push_back(sample({{std::string(label::kDirection), std::string(kDirectionNames[d])}},
-                                MetricType::Counter, static_cast<double>(spec.values[d])));
-    }
-    out.push_back(std::move(f));
+// A counter family with one series per direction.
+MetricFamily directionFamily(std::string_view name, std::string_view help,
+                             const std::array<uint64_t, kDirections>& values) {
+  MetricFamily f = family(name, help, MetricType::Counter);
+  for (std::size_t d = 0; d < kDirections; ++d) {
+    f.metric.push_back(sample({{std::string(label::kDirection), std::string(kDirectionNames[d])}},
+                              MetricType::Counter, static_cast<double>(values[d])));
   }
+  return f;
+}
+
+// A counter family with one series per direction and opcode of `opcodes`.
+template <std::size_t N>
+MetricFamily opcodeFamily(std::string_view name, std::string_view help,
+                          const std::array<OpcodeName, N>& opcodes,
+                          const std::array<std::array<uint64_t, kOpcodes>, kDirections>& values) {
+  MetricFamily f = family(name, help, MetricType::Counter);
+  for (std::size_t d = 0; d < kDirections; ++d) {
+    for (const OpcodeName& op : opcodes) {
+      f.metric.push_back(sample({{std::string(label::kDirection), std::string(kDirectionNames[d])},
+                                 {std::string(label::kOpcode), std::string(op.name)}},
+                                MetricType::Counter, static_cast<double>(values[d][op.opcode])));
+    }
+  }
+  return f;
 }
 
 void addDataPath(std::vector<MetricFamily>& out, const Totals& t) {
-  MetricFamily frames =
-      family(name::kFrames,
-             "WebSocket frames read from each side, by opcode (pongs answering wsgate's "
-             "pings included).",
-             MetricType::Counter);
-  MetricFamily messages =
-      family(name::kMessages,
-             "WebSocket data messages read from each side (counted at their first frame).",
-             MetricType::Counter);
-  MetricFamily bytes =
-      family(name::kPayloadBytes, "Payload bytes of the WebSocket frames read from each side.",
-             MetricType::Counter);
-  for (std::size_t d = 0; d < kDirections; ++d) {
-    const std::string direction(kDirectionNames[d]);
-    for (const OpcodeName& op : kFrameOpcodes) {
-      frames.metric.push_back(sample({{std::string(label::kDirection), direction},
-                                      {std::string(label::kOpcode), std::string(op.name)}},
-                                     MetricType::Counter,
-                                     static_cast<double>(t.frames[d][op.opcode])));
-    }
-    for (const OpcodeName& op : kMessageOpcodes) {
-      messages.metric.push_back(sample({{std::string(label::kDirection), direction},
-                                        {std::string(label::kOpcode), std::string(op.name)}},
-                                       MetricType::Counter,
-                                       static_cast<double>(t.messages[d][op.opcode])));
-    }
-    bytes.metric.push_back(sample({{std::string(label::kDirection), direction}},
-                                  MetricType::Counter, static_cast<double>(t.payload_bytes[d])));
-  }
-  out.push_back(std::move(frames));
-  out.push_back(std::move(messages));
-  out.push_back(std::move(bytes));
-  addCompression(out, t);
+  out.push_back(opcodeFamily(name::kFrames,
+                             "WebSocket frames read from each side, by opcode (pongs answering "
+                             "wsgate's pings included).",
+                             kFrameOpcodes, t.frames));
+  out.push_back(
+      opcodeFamily(name::kMessages,
+                   "WebSocket data messages read from each side (counted at their first frame).",
+                   kMessageOpcodes, t.messages));
+  out.push_back(directionFamily(name::kPayloadBytes,
+                                "Payload bytes of the WebSocket frames read from each side.",
+                                t.payload_bytes));
+  // permessage-deflate.
+  out.push_back(directionFamily(name::kCompressedMessages,
+                                "Compressed (permessage-deflate) messages read from each side.",
+                                t.compressed_messages));
+  out.push_back(directionFamily(
+      name::kCompressedPayloadBytes,
+      "Payload bytes of compressed messages as read from each side (before inflating).",
+      t.compressed_payload_bytes));
+  out.push_back(directionFamily(
+      name::kInflatedBytes,
+      "Bytes compressed messages from each side inflated to (inspected, never forwarded).",
+      t.inflated_bytes));
 }
 
 void addConnections(std::vector<MetricFamily>& out, const Totals& t) {

@@ -73,30 +73,66 @@ enum class Direction : uint8_t { ClientToBackend, BackendToClient };
 inline constexpr std::size_t kDirections = 2;
 inline constexpr std::size_t kOpcodes = 16; // indexed by the wire opcode
 
-// What one worker counts. Fixed-size parts are written on the data path; the maps keyed by
-// route, pool, backend or label value are touched only when a connection starts or ends, under
-// `mutex`, which the scrape also takes.
+// What one worker counts, listed once: WorkerStats and Totals declare a field for each entry
+// and sumWorker() adds each one up, so a count added here needs no other list kept in step
+// (collector.cpp then exports it under its name from names.h).
+//
+// Data path, by direction (metrics::Direction) and wire opcode.
+#define WSGATE_OPCODE_COUNTS(X)                                                                    \
+  X(frames)   /* frames read from each side */                                                     \
+  X(messages) /* data messages, counted at their first frame */
+// Data path, by direction.
+#define WSGATE_DIRECTION_COUNTS(X)                                                                 \
+  X(payload_bytes)            /* payload bytes of the frames read */                               \
+  X(compressed_messages)      /* permessage-deflate messages */                                    \
+  X(compressed_payload_bytes) /* their payload bytes as read (compressed) */                       \
+  X(inflated_bytes)           /* the bytes they inflated to */
+// Plain counters.
+#define WSGATE_SCALAR_COUNTS(X)                                                                    \
+  X(pings_sent)                                                                                    \
+  X(pongs_received)                                                                                \
+  X(heartbeat_timeouts)                                                                            \
+  X(handshakes_rate_limited) /* refused by max_handshakes_per_second_per_ip */                     \
+  X(token_expired_closes)    /* sessions closed with 4001 when their token expired */
+// Latency histograms (kLatencyBounds).
+#define WSGATE_LATENCY_HISTOGRAMS(X) X(ping_rtt) X(handshake_duration)
+// Counts and gauges keyed by label values (metrics::key() of the labels named), touched only
+// when a connection starts or ends.
+#define WSGATE_KEYED_COUNTS(X)                                                                     \
+  X(accepted)         /* listener */                                                               \
+  X(active)           /* listener (gauge) */                                                       \
+  X(rejected)         /* listener, reason */                                                       \
+  X(handshakes)       /* listener, status */                                                       \
+  X(sessions_active)  /* route, pool (gauge) */                                                    \
+  X(closes)           /* leg, closed_by, code */                                                   \
+  X(violations)       /* kind, offender */                                                         \
+  X(backend_active)   /* pool, backend (gauge) */                                                  \
+  X(connect_failures) /* pool, backend */                                                          \
+  X(shed)             /* pool, reason (overload | removed) */
+// Histograms keyed like the above.
+#define WSGATE_KEYED_HISTOGRAMS(X)                                                                 \
+  X(connect_duration) /* pool */                                                                   \
+  X(session_duration) /* route */
+
+// The fixed-size parts are written on the data path; the keyed maps only under `mutex`, which
+// the scrape also takes.
+// The field macros below take a declarator, which cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 struct WorkerStats {
-  // Data path: frames, messages and payload bytes by direction and opcode.
-  std::array<std::array<Counter, kOpcodes>, kDirections> frames{};
-  std::array<std::array<Counter, kOpcodes>, kDirections> messages{};
-  std::array<Counter, kDirections> payload_bytes{};
-  // Compressed (permessage-deflate) messages, their wire payload bytes and inflated bytes.
-  std::array<Counter, kDirections> compressed_messages{};
-  std::array<Counter, kDirections> compressed_payload_bytes{};
-  std::array<Counter, kDirections> inflated_bytes{};
-  // Heartbeats.
-  Counter pings_sent;
-  Counter pongs_received;
-  Counter heartbeat_timeouts;
-  Histogram<12> ping_rtt{kLatencyBounds};
-  // Handshakes.
-  Histogram<12> handshake_duration{kLatencyBounds};
-  // Admission: authentication results indexed by auth::Failure, handshakes refused by
-  // max_handshakes_per_second_per_ip, sessions closed with 4001 when their token expired.
+#define WSGATE_FIELD(name) std::array<std::array<Counter, kOpcodes>, kDirections> name{};
+  WSGATE_OPCODE_COUNTS(WSGATE_FIELD)
+#undef WSGATE_FIELD
+#define WSGATE_FIELD(name) std::array<Counter, kDirections> name{};
+  WSGATE_DIRECTION_COUNTS(WSGATE_FIELD)
+#undef WSGATE_FIELD
+#define WSGATE_FIELD(name) Counter name;
+  WSGATE_SCALAR_COUNTS(WSGATE_FIELD)
+#undef WSGATE_FIELD
+#define WSGATE_FIELD(name) Histogram<12> name{kLatencyBounds};
+  WSGATE_LATENCY_HISTOGRAMS(WSGATE_FIELD)
+#undef WSGATE_FIELD
+  // Authentication results, indexed by auth::Failure.
   std::array<Counter, auth::kFailureCount> auth_results{};
-  Counter handshakes_rate_limited;
-  Counter token_expired_closes;
   // Event-loop lag of this worker in microseconds: the largest of the last full second.
   Gauge loop_lag_us;
   // The socket engine of this worker: 1 for io_uring, 0 for epoll (set once at start).
@@ -104,19 +140,14 @@ struct WorkerStats {
 
   std::mutex mutex;
   // Keys are label values joined with '\x1f' (listener, or pool+backend, ...).
-  std::map<std::string, uint64_t> accepted;              // listener
-  std::map<std::string, uint64_t> active;                // listener (gauge)
-  std::map<std::string, uint64_t> rejected;              // listener, reason
-  std::map<std::string, uint64_t> handshakes;            // listener, status
-  std::map<std::string, uint64_t> sessions_active;       // route, pool (gauge)
-  std::map<std::string, uint64_t> closes;                // leg, closed_by, code
-  std::map<std::string, uint64_t> violations;            // kind, offender
-  std::map<std::string, uint64_t> backend_active;        // pool, backend (gauge)
-  std::map<std::string, uint64_t> connect_failures;      // pool, backend
-  std::map<std::string, uint64_t> shed;                  // pool, reason (overload | removed)
-  std::map<std::string, Histogram<12>> connect_duration; // pool
-  std::map<std::string, Histogram<12>> session_duration; // route
+#define WSGATE_FIELD(name) std::map<std::string, uint64_t> name;
+  WSGATE_KEYED_COUNTS(WSGATE_FIELD)
+#undef WSGATE_FIELD
+#define WSGATE_FIELD(name) std::map<std::string, Histogram<12>> name;
+  WSGATE_KEYED_HISTOGRAMS(WSGATE_FIELD)
+#undef WSGATE_FIELD
 };
+// NOLINTEND(bugprone-macro-parentheses)
 
 // What the main thread counts (reloads); the scrape runs on the same thread.
 struct ServerStats {

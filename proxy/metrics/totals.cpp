@@ -25,38 +25,29 @@ void addAll(std::map<std::string, HistogramSum>& into,
 void sumWorker(WorkerStats& stats, Totals& t) {
   for (std::size_t d = 0; d < kDirections; ++d) {
     for (std::size_t op = 0; op < kOpcodes; ++op) {
-      t.frames[d][op] += stats.frames[d][op].get();
-      t.messages[d][op] += stats.messages[d][op].get();
+#define WSGATE_ADD(name) t.name[d][op] += stats.name[d][op].get();
+      WSGATE_OPCODE_COUNTS(WSGATE_ADD)
+#undef WSGATE_ADD
     }
-    t.payload_bytes[d] += stats.payload_bytes[d].get();
-    t.compressed_messages[d] += stats.compressed_messages[d].get();
-    t.compressed_payload_bytes[d] += stats.compressed_payload_bytes[d].get();
-    t.inflated_bytes[d] += stats.inflated_bytes[d].get();
+#define WSGATE_ADD(name) t.name[d] += stats.name[d].get();
+    WSGATE_DIRECTION_COUNTS(WSGATE_ADD)
+#undef WSGATE_ADD
   }
-  t.pings_sent += stats.pings_sent.get();
-  t.pongs_received += stats.pongs_received.get();
-  t.heartbeat_timeouts += stats.heartbeat_timeouts.get();
-  t.ping_rtt.add(stats.ping_rtt);
-  t.handshake_duration.add(stats.handshake_duration);
+#define WSGATE_ADD(name) t.name += stats.name.get();
+  WSGATE_SCALAR_COUNTS(WSGATE_ADD)
+#undef WSGATE_ADD
+#define WSGATE_ADD(name) t.name.add(stats.name);
+  WSGATE_LATENCY_HISTOGRAMS(WSGATE_ADD)
+#undef WSGATE_ADD
   for (std::size_t i = 0; i < auth::kFailureCount; ++i)
     t.auth_results[i] += stats.auth_results[i].get();
-  t.handshakes_rate_limited += stats.handshakes_rate_limited.get();
-  t.token_expired_closes += stats.token_expired_closes.get();
   t.loop_lag_us.push_back(stats.loop_lag_us.get());
   t.io_uring.push_back(stats.io_uring.get());
   std::lock_guard lock(stats.mutex);
-  addAll(t.accepted, stats.accepted);
-  addAll(t.active, stats.active);
-  addAll(t.rejected, stats.rejected);
-  addAll(t.handshakes, stats.handshakes);
-  addAll(t.sessions_active, stats.sessions_active);
-  addAll(t.closes, stats.closes);
-  addAll(t.violations, stats.violations);
-  addAll(t.backend_active, stats.backend_active);
-  addAll(t.connect_failures, stats.connect_failures);
-  addAll(t.shed, stats.shed);
-  addAll(t.connect_duration, stats.connect_duration);
-  addAll(t.session_duration, stats.session_duration);
+#define WSGATE_ADD(name) addAll(t.name, stats.name);
+  WSGATE_KEYED_COUNTS(WSGATE_ADD)
+  WSGATE_KEYED_HISTOGRAMS(WSGATE_ADD)
+#undef WSGATE_ADD
 }
 
 // Series the configuration makes known exist at zero before anything happened to them.

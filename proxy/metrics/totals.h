@@ -27,38 +27,34 @@ struct HistogramSum {
   }
 };
 
-// Everything the workers counted, summed. Map keys are metrics::key() label values, in the
-// order the WorkerStats comments give.
+// Everything the workers counted, summed: a field for each entry of the lists in stats.h. Map
+// keys are metrics::key() label values, in the order those lists give.
+// The field macros below take a declarator, which cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 struct Totals {
-  std::array<std::array<uint64_t, kOpcodes>, kDirections> frames{};
-  std::array<std::array<uint64_t, kOpcodes>, kDirections> messages{};
-  std::array<uint64_t, kDirections> payload_bytes{};
-  std::array<uint64_t, kDirections> compressed_messages{};
-  std::array<uint64_t, kDirections> compressed_payload_bytes{};
-  std::array<uint64_t, kDirections> inflated_bytes{};
-  uint64_t pings_sent = 0;
-  uint64_t pongs_received = 0;
-  uint64_t heartbeat_timeouts = 0;
-  HistogramSum ping_rtt{kLatencyBounds};
-  HistogramSum handshake_duration{kLatencyBounds};
+#define WSGATE_FIELD(name) std::array<std::array<uint64_t, kOpcodes>, kDirections> name{};
+  WSGATE_OPCODE_COUNTS(WSGATE_FIELD)
+#undef WSGATE_FIELD
+#define WSGATE_FIELD(name) std::array<uint64_t, kDirections> name{};
+  WSGATE_DIRECTION_COUNTS(WSGATE_FIELD)
+#undef WSGATE_FIELD
+#define WSGATE_FIELD(name) uint64_t name = 0;
+  WSGATE_SCALAR_COUNTS(WSGATE_FIELD)
+#undef WSGATE_FIELD
+#define WSGATE_FIELD(name) HistogramSum name{kLatencyBounds};
+  WSGATE_LATENCY_HISTOGRAMS(WSGATE_FIELD)
+#undef WSGATE_FIELD
   std::array<uint64_t, auth::kFailureCount> auth_results{};
-  uint64_t handshakes_rate_limited = 0;
-  uint64_t token_expired_closes = 0;
   std::vector<uint64_t> loop_lag_us;
   std::vector<uint64_t> io_uring; // per worker: 1 io_uring, 0 epoll
-  std::map<std::string, uint64_t> accepted;
-  std::map<std::string, uint64_t> active;
-  std::map<std::string, uint64_t> rejected;
-  std::map<std::string, uint64_t> handshakes;
-  std::map<std::string, uint64_t> sessions_active;
-  std::map<std::string, uint64_t> closes;
-  std::map<std::string, uint64_t> violations;
-  std::map<std::string, uint64_t> backend_active;
-  std::map<std::string, uint64_t> connect_failures;
-  std::map<std::string, uint64_t> shed;
-  std::map<std::string, HistogramSum> connect_duration;
-  std::map<std::string, HistogramSum> session_duration;
+#define WSGATE_FIELD(name) std::map<std::string, uint64_t> name;
+  WSGATE_KEYED_COUNTS(WSGATE_FIELD)
+#undef WSGATE_FIELD
+#define WSGATE_FIELD(name) std::map<std::string, HistogramSum> name;
+  WSGATE_KEYED_HISTOGRAMS(WSGATE_FIELD)
+#undef WSGATE_FIELD
 };
+// NOLINTEND(bugprone-macro-parentheses)
 
 // Adds one worker's counters to `t` (takes the worker's mutex for its maps).
 void sumWorker(WorkerStats& stats, Totals& t);

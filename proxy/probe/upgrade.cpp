@@ -25,7 +25,7 @@ std::string buildRequest(const Options& options, std::string& key) {
   key = ws::generateKey();
   std::string req = "GET " + options.url.path + " HTTP/1.1\r\n";
   const auto add = [&](std::string_view name, const std::string& value) {
-    if (!userSets(options, name)) req += std::string(name) + ": " + value + "\r\n";
+    if (!userSets(options, name)) http::appendHeader(req, name, value);
   };
   add("Host", options.url.hostHeader());
   add("Upgrade", "websocket");
@@ -46,7 +46,7 @@ std::string buildRequest(const Options& options, std::string& key) {
     const std::string name = headerName(h);
     const std::string value(http::trimOws(std::string_view(h).substr(h.find(':') + 1)));
     if (http::equalsIgnoreCase(name, "sec-websocket-key")) key = value;
-    req.append(name).append(": ").append(value).append("\r\n");
+    http::appendHeader(req, name, value);
   }
   return req + "\r\n";
 }

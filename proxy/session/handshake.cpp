@@ -73,9 +73,8 @@ void appendAdmissionHeaders(const policy::Admitted& admitted,
     }
     out += "\r\n";
   }
-  for (const http::Header& header : admitted.claim_headers) {
-    out += header.name + ": " + header.value + "\r\n";
-  }
+  for (const http::Header& header : admitted.claim_headers)
+    http::appendHeader(out, header.name, header.value);
 }
 
 } // namespace
@@ -339,12 +338,10 @@ void Session::sendUpgradeRequest() {
       forwarded_for += header.value;
       continue;
     }
-    out += header.name;
-    out += ": ";
     // The one Host header carries the host wsgate routed by (see routeRequest).
-    out += http::equalsIgnoreCase(name, "host") ? std::string_view(hs.host)
-                                                : std::string_view(header.value);
-    out += "\r\n";
+    http::appendHeader(out, header.name,
+                       http::equalsIgnoreCase(name, "host") ? std::string_view(hs.host)
+                                                            : std::string_view(header.value));
   }
   if (!forwarded_for.empty()) forwarded_for += ", ";
   forwarded_for += clientIp();
@@ -455,10 +452,7 @@ void Session::handleResponse() {
         http::equalsIgnoreCase(name, "content-length")) {
       continue;
     }
-    out += header.name;
-    out += ": ";
-    out += header.value;
-    out += "\r\n";
+    http::appendHeader(out, header.name, header.value);
   }
   out += "\r\n";
   http_status_ = 101;

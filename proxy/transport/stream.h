@@ -55,7 +55,8 @@ public:
   virtual void shutdownWrite() = 0;
   // Closes the connection now; onStreamClosed follows.
   virtual void close() = 0;
-  virtual bool closing() const = 0;
+  // True from close() on.
+  virtual bool closing() const { return closing_; }
   // "127.0.0.1:5555", for logs.
   virtual std::string peerAddress() const = 0;
   // The TCP connection underneath (the stream itself for plain TCP): for accept, connect and
@@ -69,6 +70,7 @@ public:
 
 protected:
   bool reading_ = false;
+  bool closing_ = false; // set by close()
   uint64_t bytes_written_ = 0;
 };
 
@@ -80,7 +82,10 @@ struct AcceptedSocket {
 };
 
 // A TCP connection driven by one of the worker's socket engines (libuv's epoll loop, or the
-// worker's io_uring ring). Sessions and TLS see only this interface and Stream.
+// worker's io_uring ring). Sessions and TLS see only this interface and Stream. Both engines
+// keep one contract: no data is reported after stopRead(), writes keep their order, a close
+// sends what is queued as far as the socket takes it at once and drops the rest, and
+// onStreamClosed comes once nothing of the stream is in flight.
 class SocketStream : public Stream {
 public:
   // Takes the accepted connection; 0 or a libuv error (the stream must then be closed).

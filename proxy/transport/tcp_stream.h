@@ -30,7 +30,6 @@ public:
   std::size_t queuedBytes() const override { return tcp_.write_queue_size; }
   void shutdownWrite() override;
   void close() override;
-  bool closing() const override { return closing_; }
   std::string peerAddress() const override;
 
 private:
@@ -51,7 +50,6 @@ private:
   BufferPool& pool_;
   StreamEvents& events_;
   Block* reading_block_ = nullptr; // handed to libuv by onAlloc, taken back in onRead
-  bool closing_ = false;
   bool shutting_down_ = false;
   bool edge_ = false;       // libuv's epoll registration switched to edge-triggered
   uint8_t full_reads_ = 0;  // reads in a row that filled a whole block

@@ -61,7 +61,6 @@ public:
   std::size_t queuedBytes() const override { return tcp_->queuedBytes() + held_.size(); }
   void shutdownWrite() override;
   void close() override;
-  bool closing() const override { return closing_; }
   std::string peerAddress() const override { return tcp_->peerAddress(); }
   SocketStream& tcp() override { return *tcp_; }
   std::string lastError() const override { return error_; }
@@ -94,13 +93,30 @@ private:
   void onStreamClosed(Stream& stream) override;
 
   void setState(State state);
+  // Reading (tls_stream_read.cpp).
   // Runs the handshake and delivers plaintext as far as the buffered ciphertext allows.
   void advance();
+  void readPlaintext();
+  void reportEnd(int status);
+  int updateTcpRead();
+  bool buffered() const;
+  static void onResume(uv_idle_t* handle);
+  // The handshake and how a failure is described (tls_stream_handshake.cpp).
   void handshake();
   void onHandshakeDone();
   void handshakeFailed(int ssl_error);
-  void readPlaintext();
+  void checkServerName();
+  // Alerts the peer sent have reason codes from SSL_AD_REASON_OFFSET (1000) on.
+  static bool isPeerAlert(int reason);
+  std::string describeFailure(int ssl_error, unsigned long code) const;
+  std::string describeRecordFailure(unsigned long code, const std::string& openssl) const;
+  std::string describePlainText() const;
+  void logFailure(std::string_view event, const std::string& openssl_errors) const;
+  // Writing and closing (tls_stream.cpp).
   int encrypt(const uv_buf_t* bufs, unsigned count);
+  void sendCloseNotify();
+  static void onResumeClosed(uv_handle_t* handle);
+  void handleClosed();
   // The BIOs' side (tls_stream_bio.cpp).
   void takeInput(Block* block, std::size_t length);
   std::size_t readCiphertext(uint8_t* out, std::size_t size);
@@ -109,18 +125,6 @@ private:
   void appendOutput(const uint8_t* bytes, std::size_t size);
   void sendOutputBlock();
   int flushOutput();
-  void sendCloseNotify();
-  void reportEnd(int status);
-  int updateTcpRead();
-  bool buffered() const;
-  void checkServerName();
-  std::string describeFailure(int ssl_error, unsigned long code) const;
-  std::string describeRecordFailure(unsigned long code, const std::string& openssl) const;
-  std::string describePlainText() const;
-  void logFailure(std::string_view event, const std::string& openssl_errors) const;
-  static void onResume(uv_idle_t* handle);
-  static void onResumeClosed(uv_handle_t* handle);
-  void handleClosed();
 
   std::unique_ptr<SocketStream> tcp_; // never null
   uv_idle_t resume_{}; // runs once to deliver plaintext buffered while the owner did not read
@@ -162,7 +166,6 @@ private:
   bool end_reported_ = false;
   bool shutdown_wanted_ = false;
   bool close_notify_sent_ = false;
-  bool closing_ = false;
 };
 
 } // namespace wsgate::proxy

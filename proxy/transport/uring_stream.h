@@ -11,11 +11,9 @@ namespace wsgate::proxy {
 
 // A SocketStream driven by the worker's io_uring ring (UringEngine): a multishot receive into
 // the engine's buffer ring while reading, one send (of every queued block, without a copy) in
-// flight at a time, connect, shutdown and close as ring operations. It keeps TcpStream's
-// contract: no data is reported after stopRead() (completions that were already on their way
-// are held and delivered after the next startRead()), writes keep their order, a close sends
-// what is queued as far as the socket takes it at once and drops the rest, and
-// onStreamClosed comes once no operation of the stream is in flight.
+// flight at a time, connect, shutdown and close as ring operations. It keeps SocketStream's
+// contract: completions of a receive that were already on their way at stopRead() are held and
+// delivered after the next startRead(), and onStreamClosed waits for every ring operation.
 class UringStream final : public SocketStream, private UringOwner {
 public:
   UringStream(UringEngine& engine, StreamEvents& events);
@@ -34,7 +32,6 @@ public:
   std::size_t queuedBytes() const override { return queued_bytes_; }
   void shutdownWrite() override;
   void close() override;
-  bool closing() const override { return closing_; }
   std::string peerAddress() const override;
 
 private:
@@ -88,7 +85,6 @@ private:
   bool sending_ = false;        // a send is in flight
   bool shutdown_wanted_ = false;
   bool shutdown_sent_ = false;
-  bool closing_ = false;
   bool close_started_ = false; // the cancel-send-close chain was prepared
   bool closed_ = false;        // the ring closed the descriptor (or there was none)
 };

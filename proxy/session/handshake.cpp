@@ -8,11 +8,10 @@
 #include "common/http/headers.h"
 #include "common/http/target.h"
 #include "common/ws/deflate_params.h"
+#include "proxy/balancer/balancer.h"
 #include "proxy/metrics/names.h"
-#include "proxy/server/worker.h"
 #include "proxy/session/session.h"
 #include "proxy/transport/address.h"
-#include "proxy/transport/stream_factory.h"
 
 #include <cstring>
 #include <string>
@@ -225,7 +224,7 @@ void Session::connectBackend() {
   if (lease_) hs.tried.push_back(lease_.shared());
   lease_.reset();
   const PickRequest request{&hs.tried, hs.key_hash, steadyNowMs()};
-  PickResult picked = worker_.balancer(*pool_).pick(*pool_, request);
+  PickResult picked = host_.balancer(*pool_).pick(*pool_, request);
   if (!picked.lease) {
     if (hs.tried.empty()) {
       rejectUnavailable(picked.listed, picked.down, picked.full);
@@ -254,7 +253,7 @@ void Session::connectBackend() {
   // The lookup belongs to the handshake: when the handshake ends (timeout, drain, reject) the
   // lookup is detached and its answer dropped (proxy/transport/lookup.h).
   if (const int rc =
-          hs.lookup.start(worker_.loop(), backend.address.host, backend.address.port, *this);
+          hs.lookup.start(host_.loop(), backend.address.host, backend.address.port, *this);
       rc != 0) {
     failConnect("DNS: cannot resolve " + backend.address.host + ": " + uv_strerror(rc));
   }
@@ -283,8 +282,7 @@ void Session::failConnect(std::string error) {
 
 void Session::startConnect(const sockaddr* address) {
   const config::Backend& backend = *picked_;
-  backend_.stream =
-      makeBackendStream(worker_, *config_, *pool_, backend, *this, handshake_->last_error);
+  backend_.stream = host_.backendStream(*config_, *pool_, backend, *this, handshake_->last_error);
   upstream_addr_ = formatSockaddr(address);
   if (!backend_.stream) {
     connectBackend();
@@ -506,10 +504,10 @@ void Session::openSession(std::span<const uint8_t> early_backend_bytes) {
   }
   const auto feedEarly = [this](Relay& relay, Leg& from, Leg& to, std::span<const uint8_t> bytes) {
     if (bytes.empty() || state_ != State::Open) return;
-    Block* block = worker_.pool().acquire();
+    Block* block = host_.pool().acquire();
     std::memcpy(block->data.data(), bytes.data(), bytes.size());
     relayData(relay, from, to, block, block->data.data(), bytes.size());
-    worker_.pool().release(block);
+    host_.pool().release(block);
   };
   feedEarly(to_client_, backend_, client_, early_backend_bytes);
   feedEarly(to_backend_, client_, backend_, early_client);

@@ -4,8 +4,6 @@
 #include "common/ws/frame_writer.h"
 #include "common/ws/handshake.h"
 #include "proxy/core/logger.h"
-#include "proxy/server/worker.h"
-#include "proxy/transport/stream_factory.h"
 
 #include <cstring>
 #include <string>
@@ -125,12 +123,12 @@ const char* Session::toString(State state) {
   return "unknown";
 }
 
-Session::Session(Worker& worker, std::size_t listener_index,
+Session::Session(SessionHost& host, std::size_t listener_index,
                  std::shared_ptr<const config::Config> config)
-    : worker_(worker), listener_index_(listener_index), config_(std::move(config)),
-      id_(worker.shared().nextConnectionId()), client_("client"), backend_("backend"),
-      to_backend_(*this, client_, backend_, true, worker.stats()),
-      to_client_(*this, backend_, client_, false, worker.stats()) {
+    : host_(host), listener_index_(listener_index), config_(std::move(config)),
+      id_(host.nextConnectionId()), client_("client"), backend_("backend"),
+      to_backend_(*this, client_, backend_, true, host.stats()),
+      to_client_(*this, backend_, client_, false, host.stats()) {
   for (TimerEntry& timer : timers_)
     timer.owner = this;
   started_ms_ = now();
@@ -142,13 +140,13 @@ Session::~Session() {
 }
 
 uint64_t Session::now() const {
-  return uv_now(const_cast<Worker&>(worker_).loop());
+  return host_.nowMs();
 }
 
 void Session::arm(Timer timer, uint64_t delay_ms) {
   TimerEntry& entry = timers_[entryOf(timer)];
   entry.purpose = timer;
-  worker_.wheel().arm(entry, now() + delay_ms);
+  host_.wheel().arm(entry, now() + delay_ms);
 }
 
 void Session::disarm(Timer timer) {
@@ -179,8 +177,7 @@ Leg* Session::legOf(Stream& stream) {
 }
 
 void Session::accept(const AcceptedSocket& from, bool over_capacity) {
-  const config::Listener& listener = config_->listeners[listener_index_];
-  client_.stream = makeListenerStream(worker_, *config_, listener, *this);
+  client_.stream = host_.clientStream(*config_, listener_index_, *this);
   ++open_handles_;
   counted_ = !over_capacity;
   if (client_.stream->tcp().accept(from) != 0) {
@@ -579,8 +576,8 @@ bool Session::isOwnPong(std::span<const uint8_t> payload) {
   if (awaiting_pong_ && text.substr(kPingTag.size()) == std::to_string(ping_seq_)) {
     awaiting_pong_ = false;
     last_rtt_ms_ = static_cast<double>(now() - ping_sent_ms_);
-    worker_.stats().pongs_received.add();
-    worker_.stats().ping_rtt.observe(last_rtt_ms_ / 1000.0);
+    host_.stats().pongs_received.add();
+    host_.stats().ping_rtt.observe(last_rtt_ms_ / 1000.0);
     disarm(PongTimer);
     arm(PingTimer, static_cast<uint64_t>(policy_->ping_interval.count()));
   }
@@ -590,7 +587,7 @@ bool Session::isOwnPong(std::span<const uint8_t> payload) {
 void Session::sendPing() {
   if (to_client_.hasPending() || client_.close_sent) return;
   ++ping_seq_;
-  worker_.stats().pings_sent.add();
+  host_.stats().pings_sent.add();
   const std::string payload = std::string(kPingTag) + std::to_string(ping_seq_);
   awaiting_pong_ = true;
   ping_sent_ms_ = now();
@@ -637,7 +634,7 @@ void Session::onTimer(int purpose) {
       arm(PingTimer, static_cast<uint64_t>(policy_->ping_interval.count()));
       return;
     }
-    worker_.stats().heartbeat_timeouts.add();
+    host_.stats().heartbeat_timeouts.add();
     client_.recordClose(ws::close_code::kAbnormal, "no pong within pong_timeout", "proxy");
     closeBoth(Termination::HeartbeatTimeout, ws::close_code::kAbnormal, "",
               ws::close_code::kGoingAway, "client heartbeat timeout");
@@ -706,11 +703,11 @@ void Session::finish() {
   lease_.reset(); // the backend's live count drops before the access line is written
   if (client_.established) recordFinished();
   writeAccessLog();
-  if (counted_) worker_.shared().releaseConnection();
-  if (ip_counted_) worker_.shared().releaseIp(clientIp());
+  if (counted_) host_.releaseConnection();
+  if (ip_counted_) host_.admission().releaseIp(clientIp());
   counted_ = false;
   ip_counted_ = false;
-  worker_.sessionEnded(this); // deletes this
+  host_.sessionEnded(*this); // deletes this
 }
 
 void Session::writeAccessLog() {
@@ -719,7 +716,7 @@ void Session::writeAccessLog() {
   const config::Listener& listener = config_->listeners[listener_index_];
   log::LogLine line = logger.accessLine();
   line.unum("conn_id", id_)
-      .unum("worker", worker_.index())
+      .unum("worker", host_.index())
       .str("listener", listener.name)
       .str("route", route_ != nullptr ? route_->name : "")
       .str("pool", pool_ != nullptr ? pool_->name : "")

@@ -9,6 +9,7 @@
 #include "proxy/metrics/connections.h"
 #include "proxy/policy/admission.h"
 #include "proxy/session/relay.h"
+#include "proxy/session/session_host.h"
 #include "proxy/transport/lookup.h"
 #include "proxy/transport/tcp_stream.h"
 
@@ -20,8 +21,6 @@
 #include <vector>
 
 namespace wsgate::proxy {
-
-class Worker;
 
 // Why a session ended, for the access log's `termination` field.
 enum class Termination : uint8_t {
@@ -57,7 +56,10 @@ const char* toString(Termination termination);
 // One client connection and, once routed, its backend connection: the handshake state machine,
 // the frame relay under policy, heartbeats, close semantics and the access log line.
 // A session deletes itself once both connections are closed.
-class Session final : public StreamEvents, public TimerOwner, public LookupEvents {
+class Session final : public HostedSession,
+                      public StreamEvents,
+                      public TimerOwner,
+                      public LookupEvents {
 public:
   // Every transition happens in setState().
   enum class State : uint8_t {
@@ -71,27 +73,29 @@ public:
   };
   static const char* toString(State state);
 
-  Session(Worker& worker, std::size_t listener_index, std::shared_ptr<const config::Config> config);
-  ~Session();
+  Session(SessionHost& host, std::size_t listener_index,
+          std::shared_ptr<const config::Config> config);
+  ~Session() override;
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
+  // HostedSession (proxy/session/session_host.h)
   // Accepts the pending connection on `server` and starts reading the request.
-  void accept(const AcceptedSocket& from, bool over_capacity);
+  void accept(const AcceptedSocket& from, bool over_capacity) override;
   // wsgate is shutting down: close with 1001 on both legs.
-  void drain();
+  void drain() override;
   // Close everything now, without close frames.
-  void abort();
+  void abort() override;
   // An open session on backend `backend` (its metrics label) of pool `pool`.
-  bool openOn(std::string_view pool, std::string_view backend) const;
+  bool openOn(std::string_view pool, std::string_view backend) const override;
   // Moves the session: `code` to the client, 1001 to the backend (Termination::Rebalance).
-  void shed(uint16_t code);
+  void shed(uint16_t code) override;
   State state() const { return state_; }
   // What /connections shows of this session (session_info.cpp). On the worker's thread.
-  metrics::ConnectionInfo describe() const;
+  metrics::ConnectionInfo describe() const override;
   // The backend this session is bound to (counted in its live sessions), or nullptr: before a
   // pick, after a rejection, once finished. On the worker's thread.
-  const BackendRuntime* boundBackend() const { return lease_.get(); }
+  const BackendRuntime* boundBackend() const override { return lease_.get(); }
 
   // StreamEvents
   void onStreamConnect(Stream& stream, int status) override;
@@ -106,7 +110,6 @@ public:
 
 private:
   friend class Relay;
-  friend class Worker; // links sessions into its list
   // How long the lingering close after an HTTP error waits for the client's FIN.
   static constexpr uint64_t kLingerMs = 2000;
   enum Timer : int {
@@ -210,7 +213,7 @@ private:
   // The client's IP without the port, from client_addr_ ("[::1]:5" -> "::1").
   std::string clientIp() const;
 
-  Worker& worker_;
+  SessionHost& host_;
   std::size_t listener_index_;
   std::shared_ptr<const config::Config> config_;
   const config::Route* route_ = nullptr;
@@ -283,8 +286,6 @@ private:
   };
   std::unique_ptr<OwedClose> owed_;
   std::vector<std::unique_ptr<Stream>> retired_; // backend attempts whose handles are closing
-  Session* prev_ = nullptr;                      // the worker's list of live sessions
-  Session* next_ = nullptr;
 };
 
 } // namespace wsgate::proxy

@@ -78,7 +78,7 @@ void BackendConnector::attempt(const sockaddr* address) {
   std::string error;
   Stream* stream = owner_.openStream(address, error);
   if (stream == nullptr) {
-    fail(ConnectFailure::NoStream, std::move(error));
+    fail(ConnectFailure::NoStream, error);
     return;
   }
   if (const int rc = stream->tcp().connect(address); rc != 0) {
@@ -111,7 +111,7 @@ void BackendConnector::onTimer(int /*purpose*/) {
 }
 
 // The attempt is over: nothing of it may reach the owner again. Then the next target.
-void BackendConnector::fail(ConnectFailure failure, std::string error) {
+void BackendConnector::fail(ConnectFailure failure, const std::string& error) {
   cancel();
   bool destroyed = false;
   destroyed_ = &destroyed;

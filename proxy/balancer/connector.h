@@ -100,7 +100,7 @@ public:
 private:
   void next();
   void attempt(const sockaddr* address);
-  void fail(ConnectFailure failure, std::string error);
+  void fail(ConnectFailure failure, const std::string& error);
   void setPhase(ConnectPhase phase);
   void onTimer(int purpose) override;
   void onLookup(int status, const addrinfo* result) override;

@@ -1,7 +1,6 @@
 #include "proxy/policy/admission.h"
 
 #include "common/config/routing.h"
-#include "proxy/server/shared_state.h"
 
 #include <array>
 #include <chrono>
@@ -12,7 +11,7 @@ namespace {
 Decision checkHandshakeRate(const AdmissionRequest& in, Admitted& admitted) {
   const uint64_t rate = in.policy.max_handshakes_per_second_per_ip;
   if (rate == 0) return {};
-  const auto verdict = in.shared.handshake_limiter.take(in.client_ip, rate, in.now_ms);
+  const auto verdict = in.state.handshake_limiter.take(in.client_ip, rate, in.now_ms);
   if (verdict.admitted) return {};
   admitted.rate_limited = true;
   return {429,
@@ -33,7 +32,7 @@ Decision checkOrigin(const AdmissionRequest& in, Admitted& /*admitted*/) {
 }
 
 Decision checkConnectionsPerIp(const AdmissionRequest& in, Admitted& admitted) {
-  if (!in.shared.admitIp(in.client_ip, in.policy.max_connections_per_ip)) {
+  if (!in.state.admitIp(in.client_ip, in.policy.max_connections_per_ip)) {
     return {429, "too many connections from " + in.client_ip, {{"Retry-After", "1"}}};
   }
   admitted.ip_counted = true;

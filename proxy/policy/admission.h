@@ -8,6 +8,7 @@
 #include "common/auth/failure.h"
 #include "common/config/config.h"
 #include "common/http/parser.h"
+#include "proxy/policy/admission_state.h"
 
 #include <cstdint>
 #include <optional>
@@ -15,10 +16,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-namespace wsgate::proxy {
-class SharedState;
-}
 
 namespace wsgate::proxy::policy {
 
@@ -34,7 +31,7 @@ struct AdmissionRequest {
   std::string_view target; // normalised origin-form target (holds the query)
   const config::Policy& policy;
   const std::string& client_ip;
-  SharedState& shared;
+  AdmissionState& state; // shared by every worker
   uint64_t now_ms;     // monotonic
   int64_t unix_now_ms; // wall clock, for token times
 };

@@ -3,7 +3,6 @@
 // added). Neither the reason nor anything else built here contains the token.
 #include "proxy/policy/admission.h"
 #include "proxy/policy/auth_set.h"
-#include "proxy/server/shared_state.h"
 
 namespace wsgate::proxy::policy {
 namespace {
@@ -42,7 +41,7 @@ auth::Failure verify(const Authenticator& authenticator, const std::string& toke
 
 Decision checkAuth(const AdmissionRequest& in, Admitted& admitted) {
   if (in.policy.auth.empty()) return {};
-  const auto set = in.shared.auth();
+  const auto set = in.state.auth();
   const Authenticator* authenticator = set ? set->find(in.policy.auth) : nullptr;
   if (authenticator == nullptr) {
     // Only between two reloads that removed the table: the next request sees the new policy.

@@ -3,8 +3,7 @@
 #include "common/config/config.h"
 #include "proxy/balancer/pool_runtime.h"
 #include "proxy/metrics/backend_health.h"
-#include "proxy/policy/auth_set.h"
-#include "proxy/policy/handshake_limiter.h"
+#include "proxy/policy/admission_state.h"
 #include "proxy/transport/tls_context.h"
 
 #include <atomic>
@@ -32,17 +31,13 @@ public:
 
   // The keys and token files of the [auth.NAME] tables. Stored before the config that names
   // them (like the TLS contexts), so a session that read a config finds them.
-  std::shared_ptr<const policy::AuthSet> auth() const { return auth_.load(); }
-  void setAuth(std::shared_ptr<const policy::AuthSet> auth) { auth_.store(std::move(auth)); }
+  std::shared_ptr<const policy::AuthSet> auth() const { return admission.auth(); }
+  void setAuth(std::shared_ptr<const policy::AuthSet> auth) { admission.setAuth(std::move(auth)); }
 
   // Counts a new client connection against server.max_connections; false when over it.
   bool admitConnection(uint64_t max_connections);
   void releaseConnection() { active_.fetch_sub(1, std::memory_order_relaxed); }
   uint64_t activeConnections() const { return active_.load(std::memory_order_relaxed); }
-
-  // Counts a session from `ip` against a per-IP limit (0 = unlimited); false when over it.
-  bool admitIp(const std::string& ip, uint64_t limit);
-  void releaseIp(const std::string& ip);
 
   uint64_t nextConnectionId() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
 
@@ -52,19 +47,16 @@ public:
   // Every pool's backends as the balancers see them: live sessions over all workers, health,
   // weights, limits. Survives reloads.
   BalancerState balancers;
-  // max_handshakes_per_second_per_ip, over all workers.
-  policy::HandshakeLimiter handshake_limiter;
+  // What the admission checks share: handshake rates, per-IP counts, the [auth.NAME] tables.
+  policy::AdmissionState admission;
 
 private:
   void applyBalancers(const config::Config& config);
 
   std::atomic<std::shared_ptr<const config::Config>> config_;
   std::atomic<std::shared_ptr<const TlsContexts>> tls_;
-  std::atomic<std::shared_ptr<const policy::AuthSet>> auth_;
   std::atomic<uint64_t> active_{0};
   std::atomic<uint64_t> next_id_{1};
-  std::mutex ip_mutex_;
-  std::unordered_map<std::string, uint64_t> per_ip_;
 };
 
 } // namespace wsgate::proxy

@@ -1,7 +1,6 @@
 #include "proxy/server/worker.h"
 
 #include "proxy/core/logger.h"
-#include "proxy/session/session.h"
 
 #include <algorithm>
 #include <unistd.h>
@@ -68,7 +67,8 @@ void Worker::answerConnections() {
   for (const auto& request : requests) {
     std::vector<metrics::ConnectionInfo> connections;
     connections.reserve(session_count_);
-    for (const Session* session = sessions_; session != nullptr; session = session->next_) {
+    for (const HostedSession* session = sessions_; session != nullptr;
+         session = session->host_next) {
       metrics::ConnectionInfo info = session->describe();
       info.io = ioEngine();
       if (!request->route().empty() && info.route != request->route()) continue;
@@ -87,9 +87,27 @@ Balancer& Worker::balancer(const config::Pool& pool) {
   return *slot;
 }
 
+StreamContext Worker::streamContext(bool tls) {
+  return StreamContext{&loop_, &pool_, uring_.get(), tls ? shared_.tls() : nullptr};
+}
+
+std::unique_ptr<Stream> Worker::clientStream(const config::Config& config,
+                                             std::size_t listener_index, StreamEvents& events) {
+  const config::Listener& listener = config.listeners[listener_index];
+  return makeListenerStream(streamContext(static_cast<bool>(listener.tls)), config, listener,
+                            events);
+}
+
+std::unique_ptr<Stream> Worker::backendStream(const config::Config& config,
+                                              const config::Pool& pool,
+                                              const config::Backend& backend, StreamEvents& events,
+                                              std::string& error) {
+  return makeBackendStream(streamContext(backend.tls), config, pool, backend, events, error);
+}
+
 void Worker::forEachSessionOn(const BackendRuntime* backend,
-                              const std::function<void(Session&)>& action) {
-  forEachSession([&](Session& session) {
+                              const std::function<void(HostedSession&)>& action) {
+  forEachSession([&](HostedSession& session) {
     if (session.boundBackend() == backend) action(session);
   });
 }
@@ -172,41 +190,41 @@ void Worker::accepted(std::size_t listener_index, const AcceptedSocket& from) {
     return;
   }
   const bool admitted = shared_.admitConnection(config->server.max_connections);
-  auto* session = new Session(*this, listener_index, std::move(config));
+  HostedSession* session = createSession(*this, listener_index, std::move(config));
   link(session);
   session->accept(from, !admitted);
 }
 
-void Worker::sessionEnded(Session* session) {
-  unlink(session);
-  delete session;
+void Worker::sessionEnded(HostedSession& session) {
+  unlink(&session);
+  delete &session;
   maybeFinish();
 }
 
-void Worker::link(Session* session) {
-  session->prev_ = nullptr;
-  session->next_ = sessions_;
-  if (sessions_ != nullptr) sessions_->prev_ = session;
+void Worker::link(HostedSession* session) {
+  session->host_prev = nullptr;
+  session->host_next = sessions_;
+  if (sessions_ != nullptr) sessions_->host_prev = session;
   sessions_ = session;
   ++session_count_;
 }
 
-void Worker::unlink(Session* session) {
-  if (walk_next_ == session) walk_next_ = session->next_;
-  if (session->prev_ != nullptr) {
-    session->prev_->next_ = session->next_;
+void Worker::unlink(HostedSession* session) {
+  if (walk_next_ == session) walk_next_ = session->host_next;
+  if (session->host_prev != nullptr) {
+    session->host_prev->host_next = session->host_next;
   } else {
-    sessions_ = session->next_;
+    sessions_ = session->host_next;
   }
-  if (session->next_ != nullptr) session->next_->prev_ = session->prev_;
-  session->prev_ = session->next_ = nullptr;
+  if (session->host_next != nullptr) session->host_next->host_prev = session->host_prev;
+  session->host_prev = session->host_next = nullptr;
   --session_count_;
 }
 
 template <typename Action> void Worker::forEachSession(Action action) {
   // Sessions linked during the walk go to the front and are not visited.
-  for (Session* session = sessions_; session != nullptr; session = walk_next_) {
-    walk_next_ = session->next_;
+  for (HostedSession* session = sessions_; session != nullptr; session = walk_next_) {
+    walk_next_ = session->host_next;
     action(*session);
   }
   walk_next_ = nullptr;
@@ -249,7 +267,7 @@ void Worker::drain() {
   if (draining_) return;
   draining_ = true;
   closeListeners();
-  forEachSession([](Session& session) { session.drain(); });
+  forEachSession([](HostedSession& session) { session.drain(); });
   maybeFinish();
 }
 
@@ -257,7 +275,7 @@ void Worker::stop() {
   stopping_ = true;
   draining_ = true;
   closeListeners();
-  forEachSession([](Session& session) { session.abort(); });
+  forEachSession([](HostedSession& session) { session.abort(); });
   maybeFinish();
 }
 

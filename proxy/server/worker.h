@@ -6,7 +6,9 @@
 #include "proxy/metrics/connections.h"
 #include "proxy/metrics/stats.h"
 #include "proxy/server/shared_state.h"
+#include "proxy/session/session_host.h"
 #include "proxy/transport/stream.h"
+#include "proxy/transport/stream_factory.h"
 #include "proxy/transport/uring_engine.h"
 #include "proxy/transport/uring_listener.h"
 
@@ -22,8 +24,6 @@
 
 namespace wsgate::proxy {
 
-class Session;
-
 // Close one open session on `backend` (its metrics label) of `pool` with `code`.
 struct ShedOrder {
   std::string pool;
@@ -33,8 +33,9 @@ struct ShedOrder {
 };
 
 // One event loop on one thread, with its own SO_REUSEPORT socket for every listener, its own
-// buffer pool, timer wheel and balancers. Sessions never leave the worker that accepted them.
-class Worker {
+// buffer pool, timer wheel and balancers. Sessions never leave the worker that accepted them;
+// they reach it only as their SessionHost (proxy/session/session_host.h).
+class Worker final : public SessionHost {
 public:
   // `listen_fds[i]` is this worker's bound socket for config listener i.
   // `on_finished` runs on the worker's thread once its loop has ended.
@@ -62,21 +63,33 @@ public:
   // ended.
   bool requestShed(ShedOrder order);
 
-  // For sessions, on this worker's thread.
-  uv_loop_t* loop() { return &loop_; }
-  BufferPool& pool() { return pool_; }
+  // SessionHost: for sessions, on this worker's thread.
+  uint64_t nowMs() const override { return uv_now(&loop_); }
+  uv_loop_t* loop() override { return &loop_; }
+  TimerWheel& wheel() override { return *wheel_; }
+  BufferPool& pool() override { return pool_; }
+  metrics::WorkerStats& stats() override { return stats_; }
+  unsigned index() const override { return index_; }
+  uint64_t nextConnectionId() override { return shared_.nextConnectionId(); }
+  std::unique_ptr<Stream> clientStream(const config::Config& config, std::size_t listener_index,
+                                       StreamEvents& events) override;
+  std::unique_ptr<Stream> backendStream(const config::Config& config, const config::Pool& pool,
+                                        const config::Backend& backend, StreamEvents& events,
+                                        std::string& error) override;
+  Balancer& balancer(const config::Pool& pool) override;
+  metrics::BackendHealth& backendHealth() override { return shared_.backend_health; }
+  policy::AdmissionState& admission() override { return shared_.admission; }
+  void releaseConnection() override { shared_.releaseConnection(); }
+  void sessionEnded(HostedSession& session) override;
+
   UringEngine* uring() { return uring_.get(); } // null with the epoll engine
-  TimerWheel& wheel() { return *wheel_; }
   SharedState& shared() { return shared_; }
-  unsigned index() const { return index_; }
   bool draining() const { return draining_; }
-  Balancer& balancer(const config::Pool& pool);
   // On this worker's thread: calls `action` on every session bound to `backend` (sessions
   // still connecting included). `action` may end the session it is given.
-  void forEachSessionOn(const BackendRuntime* backend, const std::function<void(Session&)>& action);
-  void sessionEnded(Session* session);
+  void forEachSessionOn(const BackendRuntime* backend,
+                        const std::function<void(HostedSession&)>& action);
   std::size_t sessionCount() const { return session_count_; }
-  metrics::WorkerStats& stats() { return stats_; }
 
 private:
   static constexpr int kDrain = 1;
@@ -120,16 +133,18 @@ private:
   std::vector<std::unique_ptr<ListenSocket>> listeners_;
   std::unique_ptr<UringEngine> uring_; // set by useUring()
   std::vector<std::unique_ptr<UringListener>> uring_listeners_;
-  // Every live session, in an intrusive list (Session::prev_/next_): no node to allocate per
-  // connection. walk_next_ is the next session of a walk that may end sessions (drain, stop);
-  // unlinking that session moves it on.
-  Session* sessions_ = nullptr;
-  Session* walk_next_ = nullptr;
+  // Every live session, in an intrusive list (HostedSession::host_prev/host_next): no node to
+  // allocate per connection. walk_next_ is the next session of a walk that may end sessions (drain,
+  // stop); unlinking that session moves it on.
+  HostedSession* sessions_ = nullptr;
+  HostedSession* walk_next_ = nullptr;
   std::size_t session_count_ = 0;
   std::map<std::string, std::unique_ptr<Balancer>> balancers_;
   std::function<void()> on_finished_;
-  void link(Session* session);
-  void unlink(Session* session);
+  void link(HostedSession* session);
+  void unlink(HostedSession* session);
+  // The stream inputs; the TLS contexts only when `tls` (loading them costs an atomic load).
+  StreamContext streamContext(bool tls);
   // Calls `action` on every session; a session may end (and be deleted) during the walk.
   template <typename Action> void forEachSession(Action action);
 

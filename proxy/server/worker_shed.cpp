@@ -1,22 +1,10 @@
 // Sessions closed on the rebalancer's orders (proxy/balancer/rebalancer.h).
-#include "common/ws/close.h"
 #include "proxy/metrics/names.h"
 #include "proxy/server/worker.h"
-#include "proxy/session/session.h"
 
 #include <random>
 
 namespace wsgate::proxy {
-
-bool Session::openOn(std::string_view pool, std::string_view backend) const {
-  return state_ == State::Open && lease_ && lease_->pool() == pool && lease_->label() == backend;
-}
-
-void Session::shed(uint16_t code) {
-  if (state_ != State::Open) return;
-  closeBoth(Termination::Rebalance, code, "rebalancing: please reconnect",
-            ws::close_code::kGoingAway, "rebalancing");
-}
 
 bool Worker::requestShed(ShedOrder order) {
   std::lock_guard lock(async_mutex_);
@@ -38,9 +26,9 @@ void Worker::shedSessions() {
   thread_local std::minstd_rand random{std::random_device{}()};
   for (const ShedOrder& order : orders) {
     if (draining_ || stopping_) return;
-    Session* chosen = nullptr;
+    HostedSession* chosen = nullptr;
     uint64_t seen = 0;
-    for (Session* session = sessions_; session != nullptr; session = session->next_) {
+    for (HostedSession* session = sessions_; session != nullptr; session = session->host_next) {
       if (!session->openOn(order.pool, order.backend)) continue;
       if (std::uniform_int_distribution<uint64_t>(0, seen++)(random) == 0) chosen = session;
     }

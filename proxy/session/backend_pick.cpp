@@ -3,7 +3,6 @@
 #include "common/balance/hash.h"
 #include "common/balance/pick.h"
 #include "common/balance/request_key.h"
-#include "proxy/server/worker.h"
 #include "proxy/session/session.h"
 
 #include <string>

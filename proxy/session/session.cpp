@@ -4,8 +4,6 @@
 #include "common/ws/frame_writer.h"
 #include "common/ws/handshake.h"
 #include "proxy/core/logger.h"
-#include "proxy/server/worker.h"
-#include "proxy/transport/stream_factory.h"
 
 #include <cstring>
 #include <string>
@@ -109,8 +107,12 @@ const char* Session::toString(State state) {
   switch (state) {
   case State::ReadingRequest:
     return "reading_request";
+  case State::Resolving:
+    return "resolving";
   case State::Connecting:
     return "connecting";
+  case State::TlsHandshake:
+    return "tls_handshake";
   case State::AwaitingResponse:
     return "awaiting_response";
   case State::Open:
@@ -125,12 +127,12 @@ const char* Session::toString(State state) {
   return "unknown";
 }
 
-Session::Session(Worker& worker, std::size_t listener_index,
+Session::Session(SessionHost& host, std::size_t listener_index,
                  std::shared_ptr<const config::Config> config)
-    : worker_(worker), listener_index_(listener_index), config_(std::move(config)),
-      id_(worker.shared().nextConnectionId()), client_("client"), backend_("backend"),
-      to_backend_(*this, client_, backend_, true, worker.stats()),
-      to_client_(*this, backend_, client_, false, worker.stats()) {
+    : host_(host), listener_index_(listener_index), config_(std::move(config)),
+      id_(host.nextConnectionId()), client_("client"), backend_("backend"),
+      to_backend_(*this, client_, backend_, true, host.stats()),
+      to_client_(*this, backend_, client_, false, host.stats()) {
   for (TimerEntry& timer : timers_)
     timer.owner = this;
   started_ms_ = now();
@@ -142,13 +144,13 @@ Session::~Session() {
 }
 
 uint64_t Session::now() const {
-  return uv_now(const_cast<Worker&>(worker_).loop());
+  return host_.nowMs();
 }
 
 void Session::arm(Timer timer, uint64_t delay_ms) {
   TimerEntry& entry = timers_[entryOf(timer)];
   entry.purpose = timer;
-  worker_.wheel().arm(entry, now() + delay_ms);
+  host_.wheel().arm(entry, now() + delay_ms);
 }
 
 void Session::disarm(Timer timer) {
@@ -179,8 +181,7 @@ Leg* Session::legOf(Stream& stream) {
 }
 
 void Session::accept(const AcceptedSocket& from, bool over_capacity) {
-  const config::Listener& listener = config_->listeners[listener_index_];
-  client_.stream = makeListenerStream(worker_, *config_, listener, *this);
+  client_.stream = host_.clientStream(*config_, listener_index_, *this);
   ++open_handles_;
   counted_ = !over_capacity;
   if (client_.stream->tcp().accept(from) != 0) {
@@ -213,7 +214,9 @@ void Session::onStreamData(Stream& stream, Block* block, std::size_t length) {
   case State::ReadingRequest:
     onRequestData(bytes);
     return;
+  case State::Resolving:
   case State::Connecting:
+  case State::TlsHandshake:
   case State::AwaitingResponse:
     if (leg == &client_) {
       onEarlyClientData(bytes);
@@ -281,7 +284,9 @@ void Session::onStreamEnd(Stream& stream, int status) {
   }
   switch (state_) {
   case State::ReadingRequest:
+  case State::Resolving:
   case State::Connecting:
+  case State::TlsHandshake:
     if (leg == &client_) {
       termination_ = Termination::ClientAborted;
       if (!error_ && !stream.lastError().empty()) {
@@ -389,6 +394,7 @@ void Session::abortLeg(Leg& leg) {
 void Session::abort() {
   setState(State::Closed);
   if (termination_ == Termination::None) termination_ = Termination::Shutdown;
+  if (handshake_ && handshake_->connector) handshake_->connector->cancel(); // no more attempts
   abortLeg(client_);
   abortLeg(backend_);
   for (auto& retired : retired_)
@@ -579,8 +585,8 @@ bool Session::isOwnPong(std::span<const uint8_t> payload) {
   if (awaiting_pong_ && text.substr(kPingTag.size()) == std::to_string(ping_seq_)) {
     awaiting_pong_ = false;
     last_rtt_ms_ = static_cast<double>(now() - ping_sent_ms_);
-    worker_.stats().pongs_received.add();
-    worker_.stats().ping_rtt.observe(last_rtt_ms_ / 1000.0);
+    host_.stats().pongs_received.add();
+    host_.stats().ping_rtt.observe(last_rtt_ms_ / 1000.0);
     disarm(PongTimer);
     arm(PingTimer, static_cast<uint64_t>(policy_->ping_interval.count()));
   }
@@ -590,7 +596,7 @@ bool Session::isOwnPong(std::span<const uint8_t> payload) {
 void Session::sendPing() {
   if (to_client_.hasPending() || client_.close_sent) return;
   ++ping_seq_;
-  worker_.stats().pings_sent.add();
+  host_.stats().pings_sent.add();
   const std::string payload = std::string(kPingTag) + std::to_string(ping_seq_);
   awaiting_pong_ = true;
   ping_sent_ms_ = now();
@@ -609,10 +615,6 @@ void Session::onTimer(int purpose) {
     if (state_ == State::ReadingRequest) {
       reject(408, "the upgrade request was not complete within handshake_timeout",
              Termination::HandshakeTimeout);
-    } else if (state_ == State::Connecting) {
-      failConnect(handshake_->lookup.active()
-                      ? "connect timeout (no DNS answer for " + picked_->address.host + ")"
-                      : std::string("connect timeout"));
     } else if (state_ == State::AwaitingResponse) {
       recordBackendVerdict(false, "no answer to an upgrade within handshake_timeout");
       reject(504, "the backend did not answer the upgrade within handshake_timeout",
@@ -637,7 +639,7 @@ void Session::onTimer(int purpose) {
       arm(PingTimer, static_cast<uint64_t>(policy_->ping_interval.count()));
       return;
     }
-    worker_.stats().heartbeat_timeouts.add();
+    host_.stats().heartbeat_timeouts.add();
     client_.recordClose(ws::close_code::kAbnormal, "no pong within pong_timeout", "proxy");
     closeBoth(Termination::HeartbeatTimeout, ws::close_code::kAbnormal, "",
               ws::close_code::kGoingAway, "client heartbeat timeout");
@@ -688,7 +690,9 @@ void Session::onTimer(int purpose) {
 void Session::drain() {
   switch (state_) {
   case State::ReadingRequest:
+  case State::Resolving:
   case State::Connecting:
+  case State::TlsHandshake:
   case State::AwaitingResponse:
     reject(503, "wsgate is shutting down", Termination::Drain, {{"Retry-After", "1"}});
     return;
@@ -706,11 +710,11 @@ void Session::finish() {
   lease_.reset(); // the backend's live count drops before the access line is written
   if (client_.established) recordFinished();
   writeAccessLog();
-  if (counted_) worker_.shared().releaseConnection();
-  if (ip_counted_) worker_.shared().releaseIp(clientIp());
+  if (counted_) host_.releaseConnection();
+  if (ip_counted_) host_.admission().releaseIp(clientIp());
   counted_ = false;
   ip_counted_ = false;
-  worker_.sessionEnded(this); // deletes this
+  host_.sessionEnded(*this); // deletes this
 }
 
 void Session::writeAccessLog() {
@@ -719,7 +723,7 @@ void Session::writeAccessLog() {
   const config::Listener& listener = config_->listeners[listener_index_];
   log::LogLine line = logger.accessLine();
   line.unum("conn_id", id_)
-      .unum("worker", worker_.index())
+      .unum("worker", host_.index())
       .str("listener", listener.name)
       .str("route", route_ != nullptr ? route_->name : "")
       .str("pool", pool_ != nullptr ? pool_->name : "")

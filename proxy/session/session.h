@@ -5,11 +5,12 @@
 #include "common/ws/deflate_params.h"
 #include "common/ws/frame_parser.h"
 #include "proxy/balancer/backend_runtime.h"
+#include "proxy/balancer/connector.h"
 #include "proxy/core/timer_wheel.h"
 #include "proxy/metrics/connections.h"
 #include "proxy/policy/admission.h"
 #include "proxy/session/relay.h"
-#include "proxy/transport/lookup.h"
+#include "proxy/session/session_host.h"
 #include "proxy/transport/tcp_stream.h"
 
 #include <cstdint>
@@ -20,8 +21,6 @@
 #include <vector>
 
 namespace wsgate::proxy {
-
-class Worker;
 
 // Why a session ended, for the access log's `termination` field.
 enum class Termination : uint8_t {
@@ -57,12 +56,17 @@ const char* toString(Termination termination);
 // One client connection and, once routed, its backend connection: the handshake state machine,
 // the frame relay under policy, heartbeats, close semantics and the access log line.
 // A session deletes itself once both connections are closed.
-class Session final : public StreamEvents, public TimerOwner, public LookupEvents {
+class Session final : public HostedSession,
+                      public StreamEvents,
+                      public TimerOwner,
+                      private ConnectorOwner {
 public:
   // Every transition happens in setState().
   enum class State : uint8_t {
     ReadingRequest,   // reading the client's upgrade request; handshake timeout armed
-    Connecting,       // connecting to a backend; connect timeout armed
+    Resolving,        // transient: the picked backend's name resolves; connect timeout armed
+    Connecting,       // transient: TCP connect to the picked backend; connect timeout armed
+    TlsHandshake,     // transient: TLS handshake with a wss:// backend; connect timeout armed
     AwaitingResponse, // request forwarded; waiting for the backend's 101
     Open,             // relaying frames both ways
     Closing,          // a close handshake runs on at least one leg; close timeout armed
@@ -71,42 +75,42 @@ public:
   };
   static const char* toString(State state);
 
-  Session(Worker& worker, std::size_t listener_index, std::shared_ptr<const config::Config> config);
-  ~Session();
+  Session(SessionHost& host, std::size_t listener_index,
+          std::shared_ptr<const config::Config> config);
+  ~Session() override;
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
+  // HostedSession (proxy/session/session_host.h)
   // Accepts the pending connection on `server` and starts reading the request.
-  void accept(const AcceptedSocket& from, bool over_capacity);
+  void accept(const AcceptedSocket& from, bool over_capacity) override;
   // wsgate is shutting down: close with 1001 on both legs.
-  void drain();
+  void drain() override;
   // Close everything now, without close frames.
-  void abort();
+  void abort() override;
   // An open session on backend `backend` (its metrics label) of pool `pool`.
-  bool openOn(std::string_view pool, std::string_view backend) const;
+  bool openOn(std::string_view pool, std::string_view backend) const override;
   // Moves the session: `code` to the client, 1001 to the backend (Termination::Rebalance).
-  void shed(uint16_t code);
+  void shed(uint16_t code) override;
   State state() const { return state_; }
   // What /connections shows of this session (session_info.cpp). On the worker's thread.
-  metrics::ConnectionInfo describe() const;
+  metrics::ConnectionInfo describe() const override;
   // The backend this session is bound to (counted in its live sessions), or nullptr: before a
   // pick, after a rejection, once finished. On the worker's thread.
-  const BackendRuntime* boundBackend() const { return lease_.get(); }
+  const BackendRuntime* boundBackend() const override { return lease_.get(); }
 
   // StreamEvents
   void onStreamConnect(Stream& stream, int status) override;
+  void onStreamSecuring(Stream& stream) override;
   void onStreamData(Stream& stream, Block* block, std::size_t length) override;
   void onStreamEnd(Stream& stream, int status) override;
   void onStreamDrained(Stream& stream) override;
   void onStreamClosed(Stream& stream) override;
   // TimerOwner
   void onTimer(int purpose) override;
-  // LookupEvents: the picked backend's name resolved (or not).
-  void onLookup(int status, const addrinfo* result) override;
 
 private:
   friend class Relay;
-  friend class Worker; // links sessions into its list
   // How long the lingering close after an HTTP error waits for the client's FIN.
   static constexpr uint64_t kLingerMs = 2000;
   enum Timer : int {
@@ -149,19 +153,27 @@ private:
   bool admitRequest(const http::Request& request);
   void recordAdmission(const policy::Admitted& admitted);
   void onTokenExpired();
-  void connectBackend();
   void rejectUnavailable(std::size_t listed, std::size_t down, std::size_t full);
   std::optional<uint64_t> hashKeyOf(const http::Request& request) const;
-  void onBackendConnected(int status);
   void sendUpgradeRequest();
   void onResponseData(std::span<const uint8_t> bytes);
   void handleResponse();
   void reject(int status, std::string_view reason, Termination termination,
               std::vector<http::Header> extra_headers = {});
-  void startConnect(const sockaddr* address);
-  void retireBackend();
-  void failConnect(std::string error);
   void openSession(std::span<const uint8_t> early_backend_bytes);
+
+  // The backend connection (backend_connect.cpp): the connector picks, resolves, connects and
+  // tries the next backend; the session holds the streams.
+  void connectBackend();
+  bool connecting() const;
+  void retireBackend();
+  // ConnectorOwner
+  ConnectTarget nextTarget() override;
+  Stream* openStream(const sockaddr* address, std::string& error) override;
+  void onConnectPhase(ConnectPhase phase) override;
+  void onConnectFailed(ConnectFailure failure, const std::string& error) override;
+  void onConnected() override;
+  uint64_t nowMs() const override { return now(); }
 
   // Relay and close (session.cpp)
   void setState(State state);
@@ -210,7 +222,7 @@ private:
   // The client's IP without the port, from client_addr_ ("[::1]:5" -> "::1").
   std::string clientIp() const;
 
-  Worker& worker_;
+  SessionHost& host_;
   std::size_t listener_index_;
   std::shared_ptr<const config::Config> config_;
   const config::Route* route_ = nullptr;
@@ -246,7 +258,7 @@ private:
     std::vector<std::shared_ptr<BackendRuntime>> tried;
     std::optional<uint64_t> key_hash; // consistent_hash: the request's key, hashed
     std::string last_error;           // why the last backend attempt failed
-    Lookup lookup;                    // the picked backend's name, while it resolves
+    std::optional<BackendConnector> connector; // reaches the backend; owns its DNS lookup
     policy::Admitted admitted;        // what admission found (token expiry, claims, token removal)
   };
   std::unique_ptr<Handshake> handshake_;
@@ -283,8 +295,6 @@ private:
   };
   std::unique_ptr<OwedClose> owed_;
   std::vector<std::unique_ptr<Stream>> retired_; // backend attempts whose handles are closing
-  Session* prev_ = nullptr;                      // the worker's list of live sessions
-  Session* next_ = nullptr;
 };
 
 } // namespace wsgate::proxy

@@ -1,7 +1,6 @@
 // Admission of a session's request (the checks live in proxy/policy/) and the close when its
 // token expires.
 #include "common/ws/close.h"
-#include "proxy/server/worker.h"
 #include "proxy/session/session.h"
 
 namespace wsgate::proxy {
@@ -9,8 +8,8 @@ namespace wsgate::proxy {
 bool Session::admitRequest(const http::Request& request) {
   Handshake& hs = *handshake_;
   const std::string ip = clientIp();
-  const policy::AdmissionRequest in{request,          hs.target, *policy_,           ip,
-                                    worker_.shared(), now(),     policy::unixNowMs()};
+  const policy::AdmissionRequest in{request,           hs.target, *policy_,           ip,
+                                    host_.admission(), now(),     policy::unixNowMs()};
   policy::Decision decision = policy::admit(in, hs.admitted);
   ip_counted_ = hs.admitted.ip_counted;
   recordAdmission(hs.admitted);
@@ -24,7 +23,7 @@ bool Session::admitRequest(const http::Request& request) {
 }
 
 void Session::recordAdmission(const policy::Admitted& admitted) {
-  metrics::WorkerStats& stats = worker_.stats();
+  metrics::WorkerStats& stats = host_.stats();
   if (admitted.rate_limited) stats.handshakes_rate_limited.add();
   if (admitted.auth_result) {
     stats.auth_results[static_cast<std::size_t>(*admitted.auth_result)].add();
@@ -40,7 +39,7 @@ void Session::onTokenExpired() {
     arm(ExpiryTimer, static_cast<uint64_t>(left));
     return;
   }
-  worker_.stats().token_expired_closes.add();
+  host_.stats().token_expired_closes.add();
   closeBoth(Termination::TokenExpired, ws::close_code::kAuthExpired, "token expired",
             ws::close_code::kGoingAway, "client token expired");
 }

@@ -1,5 +1,4 @@
 // A session as the admin endpoint /connections shows it.
-#include "proxy/server/worker.h"
 #include "proxy/session/session.h"
 
 namespace wsgate::proxy {
@@ -7,7 +6,7 @@ namespace wsgate::proxy {
 metrics::ConnectionInfo Session::describe() const {
   metrics::ConnectionInfo info;
   info.id = id_;
-  info.worker = worker_.index();
+  info.worker = host_.index();
   info.listener = config_->listeners[listener_index_].name;
   if (route_ != nullptr) info.route = route_->name;
   if (pool_ != nullptr) info.pool = pool_->name;

@@ -2,8 +2,8 @@
 // outcome, backend connects, closes and violations. Label values are bounded sets.
 #include "common/ws/close.h"
 #include "proxy/core/logger.h"
+#include "proxy/metrics/backend_health.h"
 #include "proxy/metrics/names.h"
-#include "proxy/server/worker.h"
 #include "proxy/session/session.h"
 
 #include <string>
@@ -15,7 +15,7 @@ const char* Session::rejectReason(int status) {
 }
 
 void Session::recordAccepted() {
-  metrics::WorkerStats& stats = worker_.stats();
+  metrics::WorkerStats& stats = host_.stats();
   const std::string& listener = config_->listeners[listener_index_].name;
   std::lock_guard lock(stats.mutex);
   ++stats.accepted[listener];
@@ -23,11 +23,11 @@ void Session::recordAccepted() {
 }
 
 void Session::recordConnect(bool ok) {
-  metrics::WorkerStats& stats = worker_.stats();
+  metrics::WorkerStats& stats = host_.stats();
   const double seconds = static_cast<double>(now() - connect_started_ms_) / 1000.0;
   if (!ok) {
-    worker_.shared().backend_health.recordConnect(*pool_, metrics::backendLabel(*picked_), false,
-                                                  handshake_ ? handshake_->last_error : "");
+    host_.backendHealth().recordConnect(*pool_, metrics::backendLabel(*picked_), false,
+                                        handshake_ ? handshake_->last_error : "");
   }
   std::lock_guard lock(stats.mutex);
   if (ok) {
@@ -41,8 +41,7 @@ void Session::recordConnect(bool ok) {
 
 void Session::recordBackendVerdict(bool ok, std::string_view reason) {
   if (picked_ == nullptr) return;
-  worker_.shared().backend_health.recordConnect(*pool_, metrics::backendLabel(*picked_), ok,
-                                                reason);
+  host_.backendHealth().recordConnect(*pool_, metrics::backendLabel(*picked_), ok, reason);
 }
 
 // One warning per second per worker at most: a backend that is down fails every session's
@@ -61,7 +60,7 @@ void Session::logConnectFailure() {
                    .str("pool", pool_->name)
                    .str("backend", metrics::backendLabel(*picked_))
                    .str("error", handshake_ ? handshake_->last_error : std::string())
-                   .unum("worker", worker_.index())
+                   .unum("worker", host_.index())
                    .unum("suppressed", suppressed)
                    .finish());
   suppressed = 0;
@@ -71,7 +70,7 @@ void Session::logConnectFailure() {
 // shows in wsgate_handshakes_total from its start, not from its end), any other answer when
 // the connection ends.
 void Session::recordOpened() {
-  metrics::WorkerStats& stats = worker_.stats();
+  metrics::WorkerStats& stats = host_.stats();
   stats.handshake_duration.observe(static_cast<double>(now() - started_ms_) / 1000.0);
   std::lock_guard lock(stats.mutex);
   ++stats.handshakes[metrics::key({config_->listeners[listener_index_].name, "101"})];
@@ -80,13 +79,13 @@ void Session::recordOpened() {
 }
 
 void Session::recordViolation(const char* kind, bool client_offended) {
-  metrics::WorkerStats& stats = worker_.stats();
+  metrics::WorkerStats& stats = host_.stats();
   std::lock_guard lock(stats.mutex);
   ++stats.violations[metrics::key({kind, client_offended ? "client" : "backend"})];
 }
 
 void Session::recordFinished() {
-  metrics::WorkerStats& stats = worker_.stats();
+  metrics::WorkerStats& stats = host_.stats();
   const std::string& listener = config_->listeners[listener_index_].name;
   std::lock_guard lock(stats.mutex);
   --stats.active[listener];
@@ -108,7 +107,7 @@ void Session::recordFinished() {
 void Session::recordLegClosed(Leg& leg) {
   if (opened_ms_ == 0 || leg.close_counted || leg.close_code == 0) return;
   leg.close_counted = true;
-  metrics::WorkerStats& stats = worker_.stats();
+  metrics::WorkerStats& stats = host_.stats();
   std::lock_guard lock(stats.mutex);
   ++stats.closes[metrics::key({leg.name, leg.closed_by, metrics::closeCodeLabel(leg.close_code)})];
 }

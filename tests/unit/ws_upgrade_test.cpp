@@ -428,7 +428,8 @@ TEST(UpgradeResponseCheck, ExtensionsMustFitAnOffer) {
       response101("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=9\r\n"),
       offerOf({}, "permessage-deflate"), ResponseError::ExtensionRefused,
       "the backend's Sec-WebSocket-Extensions 'permessage-deflate; client_max_window_bits=9' is "
-      "not acceptable: client_max_window_bits in the answer, but the client did not offer it");
+      "not acceptable: permessage-deflate parameters do not fit the offer: client_max_window_bits "
+      "in the answer, but the client did not offer it");
 }
 
 TEST(UpgradeResponseCheck, SubprotocolMustBeOffered) {
@@ -474,7 +475,7 @@ TEST(ClientResponse, CarriesTheBackendsEndToEndHeaders) {
       "Keep-Alive: timeout=5\r\nUpgrade: WebSocket\r\nSec-WebSocket-Accept: " +
       std::string(kAccept) +
       "\r\nContent-Length: 0\r\nSec-WebSocket-Protocol: chat\r\nSet-Cookie: s=1\r\n"
-      "Transfer-Encoding: identity\r\nServer: echo\r\n\r\n");
+      "Proxy-Authenticate: x\r\nServer: echo\r\n\r\n");
   const ResponseCheck checked = checkUpgradeResponse(response, offerOf({"chat"}));
   ASSERT_TRUE(checked.ok()) << checked.refusal.reason;
   EXPECT_EQ(buildClientResponse(response, checked.accepted),

@@ -111,7 +111,7 @@ Outcome runResponse(std::string_view input, const std::vector<std::size_t>& cuts
 
 // Whole, byte by byte, and split once at every offset: one outcome. Returns it.
 template <typename Run> Outcome expectSplitInvariant(std::string_view input, Run run) {
-  const Outcome whole = run(input, {});
+  Outcome whole = run(input, {});
   std::vector<std::size_t> every;
   for (std::size_t i = 1; i < input.size(); ++i)
     every.push_back(i);

@@ -1,9 +1,9 @@
 #include "common/ws/upgrade_probe.h"
 
-#include "common/http/headers.h"
 #include "common/ws/close.h"
 #include "common/ws/frame_writer.h"
 #include "common/ws/handshake.h"
+#include "common/ws/upgrade.h"
 
 namespace wsgate::ws {
 
@@ -19,23 +19,19 @@ std::string buildProbeRequest(std::string_view path, std::string_view host, std:
 }
 
 ProbeVerdict judgeProbeResponse(const http::Response& response, std::string_view key) {
-  const http::HeaderList& headers = response.headers;
-  if (response.status != 101) {
+  switch (checkSwitching(response, key)) {
+  case ResponseError::None:
+    return {true, ""};
+  case ResponseError::NotSwitching:
     return {false, "answered " + std::to_string(response.status) + " " + response.reason +
                        " instead of 101"};
-  }
-  if (response.version_major != 1 || response.version_minor != 1) {
+  case ResponseError::NotHttp11:
     return {false, "answered 101 in a version other than HTTP/1.1"};
-  }
-  if (!headers.hasToken("upgrade", "websocket") || !headers.hasToken("connection", "upgrade")) {
+  case ResponseError::NoUpgradeHeaders:
     return {false, "the 101 lacks 'Upgrade: websocket' or 'Connection: Upgrade'"};
-  }
-  const auto accept = headers.get("sec-websocket-accept");
-  if (headers.count("sec-websocket-accept") != 1 || !accept ||
-      http::trimOws(*accept) != computeAccept(key)) {
+  default: // AcceptCount or WrongAccept: checkSwitching() judges nothing else
     return {false, "wrong Sec-WebSocket-Accept"};
   }
-  return {true, ""};
 }
 
 std::string probeCloseFrame() {

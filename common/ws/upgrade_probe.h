@@ -22,7 +22,8 @@ struct ProbeVerdict {
 };
 
 // Healthy exactly when `response` is an HTTP/1.1 101 with Upgrade: websocket, Connection:
-// Upgrade and one Sec-WebSocket-Accept equal to computeAccept(key).
+// Upgrade and one Sec-WebSocket-Accept equal to computeAccept(key) (checkSwitching(), the checks a
+// session's 101 passes too).
 ProbeVerdict judgeProbeResponse(const http::Response& response, std::string_view key);
 
 // The masked close frame (code 1000) the probe sends after a 101, as bytes.

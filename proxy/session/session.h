@@ -4,6 +4,7 @@
 #include "common/http/parser.h"
 #include "common/ws/deflate_params.h"
 #include "common/ws/frame_parser.h"
+#include "common/ws/upgrade.h"
 #include "proxy/balancer/backend_runtime.h"
 #include "proxy/balancer/connector.h"
 #include "proxy/core/timer_wheel.h"
@@ -247,13 +248,11 @@ private:
   struct Handshake {
     http::RequestParser request{};
     http::ResponseParser response{};
-    std::string key;
-    std::string target; // the normalised origin-form target forwarded to the backend
-    std::string host;   // Host, or the authority of an absolute-form target
-    std::vector<std::string> offered_protocols;
-    std::vector<ws::DeflateParams> deflate_offers; // the client's well-formed offers, forwarded
-    std::optional<ws::DeflateSession> deflate;     // what the backend's 101 negotiated
-    std::vector<uint8_t> early_client;             // frames the client sent before the 101
+    ws::UpgradeRequest upgrade; // what the client's valid upgrade request says
+    std::string target;         // the target forwarded: upgrade.target or admission's rewrite
+    ws::UpgradeOffer offer;     // what the forwarded request offered the backend
+    std::optional<ws::DeflateSession> deflate; // what the backend's 101 negotiated
+    std::vector<uint8_t> early_client;         // frames the client sent before the 101
     // Backends whose connect failed for this session; held so picked_ stays valid.
     std::vector<std::shared_ptr<BackendRuntime>> tried;
     std::optional<uint64_t> key_hash; // consistent_hash: the request's key, hashed

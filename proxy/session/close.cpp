@@ -62,14 +62,14 @@ void Session::abort() {
 // close frame and the other leg (whose frames it is still owed) is done.
 bool Session::legFinished(Leg& leg) {
   if (leg.closeDone()) return true;
-  if (leg.state != LegState::Shut) return false;
+  if (leg.state() != LegState::Shut) return false;
   const Leg& other = otherLeg(leg);
   return other.closeDone() || !other.stream || other.stream->closing();
 }
 
 void Session::checkLegDone(Leg& leg) {
   if (!leg.stream || leg.stream->closing() || !legFinished(leg)) return;
-  const bool server_side = &leg == &client_ && leg.state == LegState::CloseExchanged;
+  const bool server_side = &leg == &client_ && leg.state() == LegState::CloseExchanged;
   if (leg.readEnded() || server_side) {
     // The peer is gone or finished, or both close frames have crossed on the leg where wsgate
     // is the server, which closes the TCP connection first (RFC 6455 section 7.1.1): close

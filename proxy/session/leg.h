@@ -11,25 +11,48 @@ namespace wsgate::proxy {
 
 // How far the close of one leg (the client's or the backend's connection) has gone. Two things
 // progress independently on a leg: the WebSocket close handshake (a close frame to the peer, a
-// close frame from it) and the peer's sending side (its FIN); the states below are the
-// combinations that behave differently. A transient state waits for a peer, a timer or a write;
-// the others wait for nothing on this leg. Every change goes through Leg::advance().
+// close frame from it) and the peer's sending side (its FIN); the states are the combinations
+// that behave differently. A [transient] state is left by wsgate itself as soon as what is
+// queued for the peer is written; the others wait for a peer, the other leg or a timer. Every
+// change goes through Leg::advance(), which asserts that it is legal.
 enum class LegState : uint8_t {
   Open,           // frames flow both ways; no close frame either way, the peer still sends
-  CloseSent,      // [transient] a close frame went to the peer; its close (or its FIN) is awaited
-  CloseReceived,  // [transient] the peer's close frame came; the close owed to it is not sent yet
-  CloseExchanged, // [transient] close frames went both ways; the TCP close remains (the server
-                  // side closes first: wsgate toward a client, the backend toward wsgate)
-  Shut,           // [transient] the peer ended its sending (FIN) without a close frame; what is
-                  // owed to it is still written
-  ShutCloseOwed,  // [transient] the peer sent its close frame, then its FIN; the close owed to it
-                  // is not sent yet
+  CloseSent,      // a close frame went to the peer; its close (or its FIN) is awaited, unless
+                  // the peer broke the protocol (Leg::failing)
+  CloseReceived,  // the peer's close frame came; the close owed to it is not sent yet
+  CloseExchanged, // close frames went both ways; the server side closes the TCP connection
+                  // first: wsgate on the client's leg, the backend on the backend's leg
+  Shut,           // the peer ended its sending (FIN) without a close frame; what is owed to it
+                  // is still written until the other leg's close is done
+  ShutCloseOwed,  // the peer sent its close frame, then its FIN; the close owed to it is not
+                  // sent yet
   Finished,       // [transient] the close is done and the peer sends no more: the TCP connection
                   // closes once what is queued for the peer is written
   Closed,         // the connection broke, wsgate cut it or its handle closed: nothing more is
                   // read or written (final)
 };
 const char* toString(LegState state);
+
+// Sets of states, for set tests (`legIn(state_, kLegSent)`) instead of chains of comparisons.
+constexpr uint16_t legBit(LegState state) {
+  return static_cast<uint16_t>(1U << static_cast<unsigned>(state));
+}
+constexpr bool legIn(LegState state, uint16_t set) {
+  return (legBit(state) & set) != 0;
+}
+// A close frame went to the peer (Closed forgets whether one did: nothing more is written).
+constexpr uint16_t kLegSent =
+    legBit(LegState::CloseSent) | legBit(LegState::CloseExchanged) | legBit(LegState::Finished);
+// A close frame came from the peer.
+constexpr uint16_t kLegReceived = legBit(LegState::CloseReceived) |
+                                  legBit(LegState::CloseExchanged) |
+                                  legBit(LegState::ShutCloseOwed);
+// The peer sends no more.
+constexpr uint16_t kLegReadEnded = legBit(LegState::Shut) | legBit(LegState::ShutCloseOwed) |
+                                   legBit(LegState::Finished) | legBit(LegState::Closed);
+// Nothing more is owed to or awaited from the peer on the WebSocket level.
+constexpr uint16_t kLegDone =
+    legBit(LegState::CloseExchanged) | legBit(LegState::Finished) | legBit(LegState::Closed);
 
 // What moves a leg's close forward.
 enum class LegEvent : uint8_t {
@@ -48,31 +71,22 @@ LegState nextLegState(LegState state, LegEvent event);
 struct Leg {
   explicit Leg(const char* leg_name) : name(leg_name) {}
 
-  // The only place where `state` changes.
-  void advance(LegEvent event) { state = nextLegState(state, event); }
+  LegState state() const { return state_; }
+  // The only place where the state changes.
+  void advance(LegEvent event) { state_ = nextLegState(state_, event); }
 
-  // A close frame went to this peer (in every state after CloseSent, except Closed).
-  bool closeSent() const {
-    return state == LegState::CloseSent || state == LegState::CloseExchanged ||
-           state == LegState::Finished;
-  }
+  // A close frame went to this peer (relayed or wsgate's own).
+  bool closeSent() const { return legIn(state_, kLegSent); }
   // A close frame came from this peer.
-  bool closeReceived() const {
-    return state == LegState::CloseReceived || state == LegState::CloseExchanged ||
-           state == LegState::ShutCloseOwed;
-  }
+  bool closeReceived() const { return legIn(state_, kLegReceived); }
   // The peer finished sending (EOF) or its connection broke. A FIN ends the peer's sending, not
   // its receiving: what is owed to it is still written.
-  bool readEnded() const {
-    return state == LegState::Shut || state == LegState::ShutCloseOwed ||
-           state == LegState::Finished || state == LegState::Closed;
-  }
+  bool readEnded() const { return legIn(state_, kLegReadEnded); }
   // The connection broke or wsgate cut it: nothing more is written.
-  bool failed() const { return state == LegState::Closed; }
+  bool failed() const { return state_ == LegState::Closed; }
   // Nothing more is owed to or awaited from this peer on the WebSocket level.
   bool closeDone() const {
-    return state == LegState::CloseExchanged || state == LegState::Finished ||
-           state == LegState::Closed || (state == LegState::CloseSent && failing);
+    return legIn(state_, kLegDone) || (state_ == LegState::CloseSent && failing);
   }
 
   void recordClose(uint16_t code, std::string_view reason, const char* by) {
@@ -95,12 +109,14 @@ struct Leg {
   uint64_t bytes_in = 0; // bytes read from this peer
   uint64_t messages_in = 0;
   uint16_t close_code = 0;
-  LegState state = LegState::Open;
   bool established = false;   // connected (backend) or accepted (client)
   bool close_counted = false; // wsgate_closes_total has this leg (counted when its TCP closed)
   // The peer broke the protocol: its connection is failed (RFC 6455 section 7.1.7), so once
   // wsgate's close frame is out, its reply is not awaited.
   bool failing = false;
+
+private:
+  LegState state_ = LegState::Open;
 };
 
 } // namespace wsgate::proxy

@@ -9,8 +9,8 @@ namespace {
 // A leg's close progress; "none" while it is not connected yet (the backend's until its connect
 // succeeds).
 const char* legStateOf(const Leg& leg) {
-  if (!leg.established && leg.state == LegState::Open) return "none";
-  return toString(leg.state);
+  if (!leg.established && leg.state() == LegState::Open) return "none";
+  return toString(leg.state());
 }
 
 } // namespace

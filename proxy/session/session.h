@@ -176,7 +176,7 @@ private:
   Relay& relayToward(Leg& leg) { return &leg == &client_ ? to_client_ : to_backend_; }
   Leg& otherLeg(Leg& leg) { return &leg == &client_ ? backend_ : client_; }
   void finish();
-  void writeAccessLog();
+  void writeAccessLog(); // access_log.cpp
 
   // RelayEvents: close semantics (close.cpp) and heartbeats and rate (timers.cpp)
   void onViolation(Relay& relay, ws::ParseError error, bool mid_frame) override;

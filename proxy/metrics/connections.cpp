@@ -53,6 +53,8 @@ void appendConnection(std::string& out, const ConnectionInfo& c) {
   appendString(out, "path", c.path);
   appendString(out, "subprotocol", c.subprotocol);
   appendString(out, "state", c.state);
+  appendString(out, "client_leg", c.client_leg);
+  appendString(out, "backend_leg", c.backend_leg);
   appendReal(out, "age_s", c.age_s);
   appendNumber(out, "bytes_from_client", c.bytes_from_client);
   appendNumber(out, "bytes_to_client", c.bytes_to_client);

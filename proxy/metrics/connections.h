@@ -26,6 +26,10 @@ struct ConnectionInfo {
   std::string path;
   std::string subprotocol;
   const char* state = ""; // Session::toString(State)
+  // Each leg's close progress (toString(LegState)): "open" .. "closed"; "none" for a leg that has
+  // no connection (the backend's before the connect).
+  const char* client_leg = "";
+  const char* backend_leg = "";
   double age_s = 0;
   uint64_t bytes_from_client = 0;
   uint64_t bytes_to_client = 0;

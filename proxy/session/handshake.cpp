@@ -200,7 +200,7 @@ void Session::openSession(std::span<const uint8_t> early_backend_bytes) {
   feedEarly(to_client_, backend_, client_, early_backend_bytes);
   feedEarly(to_backend_, client_, backend_, early_client);
   if (state_ == State::Open || state_ == State::Closing) {
-    if (!client_.read_ended) client_.stream->startRead();
+    if (!client_.readEnded()) client_.stream->startRead();
   }
 }
 

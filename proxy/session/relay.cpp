@@ -1,14 +1,14 @@
 #include "proxy/session/relay.h"
 
 #include "common/ws/close.h"
-#include "proxy/session/session.h"
 
 #include <algorithm>
+#include <cassert>
 
 namespace wsgate::proxy {
 
-Relay::Relay(Session& session, Leg& from, Leg& to, bool from_client, metrics::WorkerStats& stats)
-    : session_(session), from_(from), to_(to), stats_(stats),
+Relay::Relay(RelayEvents& events, Leg& from, Leg& to, bool from_client, metrics::WorkerStats& stats)
+    : events_(events), from_(from), to_(to), stats_(stats),
       direction_(static_cast<uint8_t>(from_client ? metrics::Direction::ClientToBackend
                                                   : metrics::Direction::BackendToClient)),
       from_client_(from_client) {}
@@ -16,6 +16,14 @@ Relay::Relay(Session& session, Leg& from, Leg& to, bool from_client, metrics::Wo
 Relay::Output& Relay::output() {
   thread_local Output out;
   return out;
+}
+
+Relay::OutputScope::OutputScope() {
+  assert(output().empty() && "a relay's output is empty between onData() calls");
+}
+
+Relay::OutputScope::~OutputScope() {
+  assert(output().empty() && "onData() flushes its output before it returns");
 }
 
 void Relay::emitRange(std::size_t from, std::size_t to) {
@@ -79,7 +87,7 @@ void Relay::inject(const ws::ControlFrame& frame, bool is_close) {
   // not emitted yet: the frame waits for the frame end, where they are.
   if (chunk_ == nullptr && atBoundary() && output().pieces.empty()) {
     if (to_.stream != nullptr && !to_.stream->closing()) to_.stream->writeCopy(frame.bytes());
-    session_.onInjected(*this, is_close);
+    events_.onInjected(*this, is_close);
     return;
   }
   pending_ = std::make_unique<ws::ControlFrame>(frame);
@@ -91,12 +99,13 @@ void Relay::injectPending() {
   emitOwned(pending_->bytes().data(), pending_->size());
   const bool is_close = pending_is_close_;
   pending_.reset();
-  session_.onInjected(*this, is_close);
+  events_.onInjected(*this, is_close);
 }
 
 void Relay::onData(Block* block, const uint8_t* data, std::size_t length) {
   // After the peer's close frame nothing it sends is forwarded (RFC 6455 section 5.5.1).
   if (parser_.closed()) return;
+  const OutputScope scope;
   block_ = block;
   chunk_ = data;
   out_from_ = 0;
@@ -110,7 +119,7 @@ void Relay::onData(Block* block, const uint8_t* data, std::size_t length) {
     // stopping frame is already in the output.
     flush();
     chunk_ = nullptr;
-    session_.onPolicyStop(*this);
+    events_.onPolicyStop(*this);
     return;
   }
   if (!result.ok()) {
@@ -121,7 +130,7 @@ void Relay::onData(Block* block, const uint8_t* data, std::size_t length) {
     releaseHeld();
     flush();
     chunk_ = nullptr;
-    session_.onViolation(*this, result.error, mid_frame);
+    events_.onViolation(*this, result.error, mid_frame);
     return;
   }
   const std::size_t start = frame_start_ == kBefore ? 0 : frame_start_;
@@ -165,7 +174,7 @@ void Relay::onFrameHeader(const ws::FrameHeader& header) {
     emitHeld();
   }
   if (from_client_ && (header.opcode == ws::Opcode::Text || header.opcode == ws::Opcode::Binary)) {
-    if (!session_.onClientMessageStart()) {
+    if (!events_.onClientMessageStart()) {
       stop_ = true;
       if (frame_start_ != kBefore) emitRange(out_from_, frame_start_);
     }
@@ -180,7 +189,7 @@ void Relay::onFrameEnd(const ws::FrameHeader& header, std::span<const uint8_t> c
     if (header.fin) ++from_.messages_in;
   } else if (capturing_pong_) {
     capturing_pong_ = false;
-    if (session_.isOwnPong(control)) {
+    if (events_.isOwnPong(control)) {
       releaseHeld();
       out_from_ = end; // cut the pong out
     } else {
@@ -190,7 +199,7 @@ void Relay::onFrameEnd(const ws::FrameHeader& header, std::span<const uint8_t> c
   } else if (header.opcode == ws::Opcode::Close) {
     ws::ClosePayload close;
     ws::parseClosePayload(control, close); // already validated by the parser
-    if (!session_.onCloseFrame(*this, close.code, close.reason)) {
+    if (!events_.onCloseFrame(*this, close.code, close.reason)) {
       // wsgate already closed `to` itself: this close answers it and goes no further.
       if (frame_start_ != kBefore) emitRange(out_from_, frame_start_);
       out_from_ = end;

@@ -3,6 +3,7 @@
 #include "common/ws/frame_parser.h"
 #include "common/ws/frame_writer.h"
 #include "proxy/metrics/stats.h"
+#include "proxy/session/leg.h"
 #include "proxy/transport/tcp_stream.h"
 
 #include <cstddef>
@@ -14,48 +15,29 @@
 
 namespace wsgate::proxy {
 
-class Session;
+class Relay;
 
-// One TCP connection of a session (the client's or the backend's) and its close state.
-struct Leg {
-  explicit Leg(const char* leg_name) : name(leg_name) {}
+// What a relay reports to its owner (the session). The owner decides; the relay only parses,
+// forwards and injects.
+class RelayEvents {
+public:
+  // A frame from `relay.from()` broke the rules; the relay forwards nothing more. `mid_frame`:
+  // the offending frame's first bytes were already forwarded.
+  virtual void onViolation(Relay& relay, ws::ParseError error, bool mid_frame) = 0;
+  // onClientMessageStart() refused a message; the relay stopped inside the chunk.
+  virtual void onPolicyStop(Relay& relay) = 0;
+  // A close frame from `relay.from()` is complete. True: forward it; false: it answers a close
+  // wsgate sent, and goes no further.
+  virtual bool onCloseFrame(Relay& relay, uint16_t code, std::string_view reason) = 0;
+  // A text or binary message from the client begins. False: refuse it (rate limit).
+  virtual bool onClientMessageStart() = 0;
+  // A pong from the client: true when it answers a ping of wsgate's own (it is then cut out).
+  virtual bool isOwnPong(std::span<const uint8_t> payload) = 0;
+  // A frame given to inject() went out (is in the output of the current chunk, or written).
+  virtual void onInjected(Relay& relay, bool is_close) = 0;
 
-  const char* name; // "client" or "backend"
-  std::unique_ptr<Stream> stream;
-  // The close that ended this leg: its code (1006 when TCP ended without one), reason and
-  // who sent it first ("client", "backend" or "proxy"). Code 0: not closing yet. The reason
-  // is allocated when the leg closes: an open leg (most of them, most of the time) holds none.
-  std::unique_ptr<std::string> close_reason;
-  const char* closed_by = "";
-  uint64_t bytes_in = 0; // bytes read from this peer
-  uint64_t messages_in = 0;
-  uint16_t close_code = 0;
-  bool established = false;    // connected (backend) or accepted (client)
-  bool close_received = false; // a close frame came from this peer
-  bool close_sent = false;     // a close frame went to this peer (relayed or wsgate's own)
-  // The peer finished sending (EOF) or its connection broke. A FIN ends the peer's sending, not
-  // its receiving: what is owed to it is still written.
-  bool read_ended = false;
-  bool failed = false;        // the connection broke or wsgate cut it: nothing more is written
-  bool handle_closed = false; // the stream's handle is closed
-  bool close_counted = false; // wsgate_closes_total has this leg (counted when its TCP closed)
-  // The peer broke the protocol: its connection is failed (RFC 6455 section 7.1.7), so once
-  // wsgate's close frame is out, its reply is not awaited.
-  bool failing = false;
-
-  // Nothing more is owed to or awaited from this peer on the WebSocket level.
-  bool closeDone() const {
-    return failed || (close_sent && (close_received || read_ended || failing));
-  }
-  void recordClose(uint16_t code, std::string_view reason, const char* by) {
-    if (close_code != 0) return;
-    close_code = code;
-    close_reason = std::make_unique<std::string>(reason);
-    closed_by = by;
-  }
-  std::string_view closeReason() const {
-    return close_reason ? std::string_view(*close_reason) : std::string_view();
-  }
+protected:
+  ~RelayEvents() = default;
 };
 
 // Frames flowing one way, from `from` to `to`: a streaming parser watches every byte, valid
@@ -63,7 +45,7 @@ struct Leg {
 // frame boundaries, and wsgate's own pongs (from the client) are cut out of the stream.
 class Relay final : public ws::FrameSink {
 public:
-  Relay(Session& session, Leg& from, Leg& to, bool from_client, metrics::WorkerStats& stats);
+  Relay(RelayEvents& events, Leg& from, Leg& to, bool from_client, metrics::WorkerStats& stats);
 
   void configure(const ws::ParserOptions& options) { parser_ = ws::FrameParser(options); }
   // Handles bytes read from `from`.
@@ -102,14 +84,27 @@ private:
     std::size_t size;
   };
 
-  // The output of the chunk being handled: pieces, and the bytes of owned pieces. One per
-  // thread, not per relay: it is filled and flushed within one onData() (or one inject()), so it
-  // is always empty between them, and idle connections carry none of it.
+  // The output of the chunk being handled: pieces, and the bytes of owned pieces. It is scratch
+  // memory of the worker thread, not of a relay: each relay runs on its worker's thread, and
+  // one onData() call fills and flushes it (an OutputScope), so it is empty whenever no
+  // onData() runs and idle sessions carry none of it. onData() is never re-entered: what the
+  // relay reports to its owner only injects frames or closes streams.
   struct Output {
     std::vector<Piece> pieces;
     std::vector<uint8_t> scratch;
+    bool empty() const { return pieces.empty() && scratch.empty(); }
   };
+  // The thread's Output, reached only through this.
   static Output& output();
+  // Marks one onData() call's use of the thread's Output: empty when it begins and when it ends
+  // (asserted in debug builds).
+  class OutputScope {
+  public:
+    OutputScope();
+    ~OutputScope();
+    OutputScope(const OutputScope&) = delete;
+    OutputScope& operator=(const OutputScope&) = delete;
+  };
 
   void emitRange(std::size_t from, std::size_t to);
   void emitOwned(const uint8_t* data, std::size_t size);
@@ -118,7 +113,7 @@ private:
   void flush();
   void injectPending();
 
-  Session& session_;
+  RelayEvents& events_;
   Leg& from_;
   Leg& to_;
   metrics::WorkerStats& stats_;

@@ -60,7 +60,8 @@ const char* toString(Termination termination);
 class Session final : public HostedSession,
                       public StreamEvents,
                       public TimerOwner,
-                      private ConnectorOwner {
+                      private ConnectorOwner,
+                      private RelayEvents {
 public:
   // Every transition happens in setState().
   enum class State : uint8_t {
@@ -111,7 +112,6 @@ public:
   void onTimer(int purpose) override;
 
 private:
-  friend class Relay;
   // How long the lingering close after an HTTP error waits for the client's FIN.
   static constexpr uint64_t kLingerMs = 2000;
   enum Timer : int {
@@ -176,37 +176,48 @@ private:
   void onConnected() override;
   uint64_t nowMs() const override { return now(); }
 
-  // Relay and close (session.cpp)
+  // Core, stream events and relay glue (session.cpp)
   void setState(State state);
   void arm(Timer timer, uint64_t delay_ms);
   void disarm(Timer timer);
   bool armed(Timer timer) const;
   uint64_t now() const;
-  // Called by the relays.
-  void onViolation(Relay& relay, ws::ParseError error, bool mid_frame);
-  void onPolicyStop(Relay& relay);
-  bool onCloseFrame(Relay& relay, uint16_t code, std::string_view reason);
-  bool onClientMessageStart();
-  bool isOwnPong(std::span<const uint8_t> payload);
-  void onInjected(Relay& relay, bool is_close);
   void relayData(Relay& relay, Leg& from, Leg& to, Block* block, const uint8_t* data,
                  std::size_t length);
   Relay& relayToward(Leg& leg) { return &leg == &client_ ? to_client_ : to_backend_; }
   Leg& otherLeg(Leg& leg) { return &leg == &client_ ? backend_ : client_; }
+  void finish();
+  void writeAccessLog(); // access_log.cpp
+
+  // RelayEvents: close semantics (close.cpp) and heartbeats and rate (timers.cpp)
+  void onViolation(Relay& relay, ws::ParseError error, bool mid_frame) override;
+  void onPolicyStop(Relay& relay) override;
+  bool onCloseFrame(Relay& relay, uint16_t code, std::string_view reason) override;
+  bool onClientMessageStart() override;
+  bool isOwnPong(std::span<const uint8_t> payload) override;
+  void onInjected(Relay& relay, bool is_close) override;
+
+  // Close semantics (close.cpp)
+  void onPeerEnd(Leg& leg, bool close_received);
   void closeBoth(Termination termination, uint16_t client_code, std::string_view client_reason,
                  uint16_t backend_code, std::string_view backend_reason);
   void sendClose(Relay& toward, uint16_t code, std::string_view reason);
   void failPeer(Relay& from_offender, Termination termination, uint16_t code,
                 std::string_view reason, uint16_t other_code, std::string_view other_reason,
                 bool cut_other);
+  // Counts what the other peer sends an offender that is owed its close (bounded).
+  void countOwedBytes(Relay& relay, std::size_t length);
   void sendOwedClose();
+  void onCloseTimeout();
   void abortLeg(Leg& leg);
   bool legFinished(Leg& leg);
   void checkLegDone(Leg& leg);
   void onLegDone(Leg& leg);
+
+  // Heartbeat, idle, lifetime and drain (timers.cpp)
   void sendPing();
-  void finish();
-  void writeAccessLog();
+  void onPongTimeout();
+  void onIdleTimeout(uint64_t t);
 
   // Metrics (session_stats.cpp)
   static const char* rejectReason(int status);

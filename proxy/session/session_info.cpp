@@ -3,6 +3,17 @@
 
 namespace wsgate::proxy {
 
+namespace {
+
+// A leg's close progress; "none" while it is not connected yet (the backend's until its connect
+// succeeds).
+const char* legStateOf(const Leg& leg) {
+  if (!leg.established && leg.state() == LegState::Open) return "none";
+  return toString(leg.state());
+}
+
+} // namespace
+
 metrics::ConnectionInfo Session::describe() const {
   metrics::ConnectionInfo info;
   info.id = id_;
@@ -16,6 +27,8 @@ metrics::ConnectionInfo Session::describe() const {
   info.path = path_;
   info.subprotocol = protocol_ ? *protocol_ : std::string();
   info.state = toString(state_);
+  info.client_leg = legStateOf(client_);
+  info.backend_leg = legStateOf(backend_);
   info.age_s = static_cast<double>(now() - started_ms_) / 1000.0;
   // Bytes on the wire, handshake included.
   info.bytes_from_client = client_.bytes_in;

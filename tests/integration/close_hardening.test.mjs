@@ -110,6 +110,10 @@ describe('close hardening', () => {
       seen = JSON.parse(r.body).connections.some((c) => c.state === 'reading_request');
     }
     assert.ok(seen, 'the half-read handshake shows in /connections');
+    const reading = JSON.parse((await httpGet(gw2.adminUrl('/connections'))).body).connections
+      .find((c) => c.state === 'reading_request');
+    assert.equal(reading?.client_leg, 'open');
+    assert.equal(reading?.backend_leg, 'none'); // no backend connection yet
     gw2.signal('SIGTERM');
     await ended;
     const head = received.toString('latin1');

@@ -149,6 +149,8 @@ describe('metrics and admin endpoints under known traffic', { timeout: 240000 },
       assert.equal(c.pool, 'main');
       assert.equal(c.listener, 'public');
       assert.equal(c.state, 'open');
+      assert.equal(c.client_leg, 'open');
+      assert.equal(c.backend_leg, 'open');
       assert.equal(c.upstream_addr, echo.address);
       assert.match(c.path, /^\/chat\/\d$/); // the query (a token here) is never shown
       assert.match(c.client_addr, /^127\.0\.0\.1:\d+$/);
@@ -406,6 +408,15 @@ describe('metrics and admin endpoints under known traffic', { timeout: 240000 },
     assert.equal(ready.status, 503);
     assert.equal(ready.body, 'draining\n');
     assert.equal((await scrape()).m.get('wsgate_draining'), 1);
+    // Each leg's close progress: the client owes its reply to wsgate's 1001; the backend's
+    // leg is at or past its own close.
+    const during = JSON.parse((await httpGet(gw.adminUrl('/connections'))).body);
+    const draining = during.connections.find((c) => c.path === '/chat/drain');
+    assert.ok(draining, JSON.stringify(during));
+    assert.equal(draining.state, 'closing');
+    assert.equal(draining.client_leg, 'close_sent');
+    assert.ok(['close_sent', 'close_exchanged', 'finished', 'closed'].includes(draining.backend_leg),
+              draining.backend_leg);
     client.finish(1001);
     assert.equal((await gw.waitExit()).code, 0);
   });

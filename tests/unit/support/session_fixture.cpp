@@ -23,10 +23,17 @@ pool = "p"
 name = "p"
 backends = ["127.0.0.1:9001"]
 [policies.default]
-ping_interval = "0s"
-idle_timeout = "0s"
-max_session_lifetime = "0s"
 )toml";
+
+// Timers a test does not name are off.
+constexpr std::string_view kOffByDefault[] = {"ping_interval", "idle_timeout",
+                                              "max_session_lifetime"};
+
+// A helper's precondition: the test stops here (gtest reports the exception) rather than go on
+// with what is missing.
+void require(bool ok, const std::string& what) {
+  if (!ok) throw std::runtime_error(what);
+}
 
 } // namespace
 
@@ -54,33 +61,41 @@ void SessionFixture::TearDown() {
 }
 
 void SessionFixture::start(std::string_view policy_keys) {
-  const std::string text = std::string(kConfigHead) + std::string(policy_keys) + "\n";
+  std::string text = std::string(kConfigHead) + std::string(policy_keys) + "\n";
+  for (const std::string_view key : kOffByDefault) {
+    if (policy_keys.find(std::string(key) + " =") == std::string_view::npos) {
+      text += std::string(key) + " = \"0s\"\n";
+    }
+  }
   const config::LoadResult loaded = config::loadConfigString(text, "session_test.toml");
-  ASSERT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : config::formatError(loaded.errors[0]));
+  require(loaded.ok(), loaded.errors.empty() ? "config" : config::formatError(loaded.errors[0]));
+  // A new host, a new access log (the logger appends, so emptying the file is enough).
+  std::ofstream(access_log_path_, std::ios::trunc).flush();
   host_ = std::make_unique<FakeHost>(loaded.config);
 }
 
 void SessionFixture::request(std::string_view path) {
   host_->startSession();
   client_ = host_->streams().find("client");
-  ASSERT_NE(client_, nullptr);
+  require(client_ != nullptr, "the session made no client stream");
   clientSends(std::string_view(upgradeRequest(path)));
   backend_ = host_->streams().find("backend");
-  ASSERT_NE(backend_, nullptr) << "the session made no backend stream";
-  ASSERT_EQ(backend_->connect_address, "127.0.0.1:9001");
+  require(backend_ != nullptr, "the session made no backend stream");
+  require(backend_->connect_address == "127.0.0.1:9001", backend_->connect_address);
 }
 
 void SessionFixture::answer() {
   backend().completeConnect(0);
   host_->settle();
   const std::string forwarded(backendRecord().deliveredText());
-  ASSERT_TRUE(forwarded.ends_with("\r\n\r\n")) << forwarded;
+  require(forwarded.ends_with("\r\n\r\n"), "forwarded request: " + forwarded);
   request_bytes_ = forwarded.size();
   const std::string key = keyOfRequest(forwarded);
-  ASSERT_EQ(key, kClientKey);
+  require(key == kClientKey, "forwarded key: " + key);
   backendSends(std::string_view(backend101(key)));
   const std::string_view response = clientRecord().deliveredText();
-  ASSERT_TRUE(response.starts_with("HTTP/1.1 101 Switching Protocols\r\n")) << response;
+  require(response.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+          "the client got: " + std::string(response));
   response_bytes_ = response.size();
 }
 

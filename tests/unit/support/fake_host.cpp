@@ -44,6 +44,7 @@ void FakeHost::sessionEnded(HostedSession& session) {
 }
 
 HostedSession& FakeHost::startSession(bool over_capacity) {
+  if (!over_capacity) ++counted_connections_;
   session_ = createSession(*this, 0, config_);
   session_->accept(AcceptedSocket{}, over_capacity);
   return *session_;
@@ -63,7 +64,16 @@ std::string FakeHost::leftovers() {
   loop_.run();
   std::string why;
   if (session_ != nullptr) why += "the session is still running; ";
+  if (released_connections_ != counted_connections_) {
+    why += std::to_string(counted_connections_ - released_connections_) +
+           " server.max_connections slots not given back; ";
+  }
   why += streams_.whyNotAllClosed();
+  for (const config::Pool& pool : config_->pools) {
+    for (const auto& backend : shared_.balancers.pool(pool.name)->entries()) {
+      if (backend->live() != 0) why += backend->identity() + " still counts a live session; ";
+    }
+  }
   if (wheel_.size() != 0) why += std::to_string(wheel_.size()) + " timers armed; ";
   if (pool_.inUse() != 0) why += std::to_string(pool_.inUse()) + " blocks held; ";
   if (!loop_.idle()) why += "callbacks queued; ";

@@ -59,8 +59,9 @@ public:
   MemoryStreams& streams() { return streams_; }
   unsigned sessionsEnded() const { return ended_; }
   unsigned connectionsReleased() const { return released_connections_; }
-  // Empty when nothing is left: no session, every stream closed and destroyed, no timer armed,
-  // no block held, nothing queued on the loop. Else what is left, for a failure message.
+  // Empty when nothing is left: no session, every stream closed and destroyed, every counted
+  // connection given back, no backend counting a session, no timer armed, no block
+  // held, nothing queued on the loop. Else what is left, for a failure message.
   std::string leftovers();
 
 private:
@@ -77,6 +78,7 @@ private:
   HostedSession* session_ = nullptr;
   unsigned ended_ = 0;
   unsigned released_connections_ = 0;
+  unsigned counted_connections_ = 0; // sessions started within server.max_connections
   unsigned backend_streams_ = 0;
 };
 

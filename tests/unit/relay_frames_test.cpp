@@ -57,9 +57,12 @@ TEST_F(RelayFrames, EverySplitPointGivesTheSameBytes) {
   const Bytes tail = concat({clientFrame({Opcode::Pong, "wsgate-hb"}),
                              clientFrame({Opcode::Binary, std::string(130, 'x')})});
   const Bytes expected = concat({head, tail});
+  // One host runs a session per split point, one after the other.
+  start("ping_interval = \"1s\"\npong_timeout = \"2s\"");
   for (std::size_t split = 1; split < head.size() + 17 + tail.size(); ++split) {
     SCOPED_TRACE("split at " + std::to_string(split));
-    open("ping_interval = \"1s\"\npong_timeout = \"2s\"");
+    request();
+    answer();
     host().advance(1000);
     ASSERT_EQ(clientSaw(), "ping(wsgate-hb:1)");
     const Bytes own = clientFrame({Opcode::Pong, "wsgate-hb:1"});
@@ -70,11 +73,14 @@ TEST_F(RelayFrames, EverySplitPointGivesTheSameBytes) {
     EXPECT_EQ(Bytes(backendRecord().delivered.begin() + static_cast<std::ptrdiff_t>(request_bytes_),
                     backendRecord().delivered.end()),
               expected);
-    closeNormally();
+    clientSends(clientClose(1000, ""));
+    backendSends(serverClose(1000, ""));
+    backendEnds(UV_EOF);
+    ASSERT_EQ(host().session(), nullptr);
     EXPECT_EQ(accessLog()["ping_rtt_ms"], 0.0);
-    EXPECT_EQ(host().leftovers(), "");
-    host_.reset();
+    ASSERT_EQ(host().leftovers(), "");
   }
+  EXPECT_EQ(host().sessionsEnded(), head.size() + 16 + tail.size());
 }
 
 TEST_F(RelayFrames, ByteByByteReadsGiveTheSameFrames) {

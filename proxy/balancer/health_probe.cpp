@@ -2,7 +2,6 @@
 
 #include "common/ws/handshake.h"
 #include "common/ws/upgrade_probe.h"
-#include "proxy/transport/address.h"
 #include "proxy/transport/tcp_stream.h"
 #include "proxy/transport/tls_stream.h"
 
@@ -13,7 +12,8 @@ namespace wsgate::proxy {
 HealthProbe::HealthProbe(uv_loop_t* loop, BufferPool& pool, HealthProbeOwner& owner,
                          ProbeTarget target, uint64_t timeout_ms)
     : loop_(loop), pool_(pool), owner_(owner), target_(std::move(target)),
-      deadline_ms_(uv_now(loop) + timeout_ms) {}
+      deadline_ms_(uv_now(loop) + timeout_ms),
+      connector_(loop, nullptr, static_cast<ConnectorOwner&>(*this)) {}
 
 HealthProbe* HealthProbe::create(uv_loop_t* loop, BufferPool& pool, HealthProbeOwner& owner,
                                  ProbeTarget target, uint64_t timeout_ms) {
@@ -21,73 +21,67 @@ HealthProbe* HealthProbe::create(uv_loop_t* loop, BufferPool& pool, HealthProbeO
 }
 
 void HealthProbe::begin() {
-  if (target_.where) {
-    connect(reinterpret_cast<const sockaddr*>(&*target_.where));
-    return;
-  }
-  sockaddr_storage address{};
-  if (literalSockaddr(target_.backend.address, address)) {
-    connect(reinterpret_cast<const sockaddr*>(&address));
-    return;
-  }
-  const config::Address& at = target_.backend.address;
-  if (const int rc = lookup_.start(loop_, at.host, at.port, *this); rc != 0) {
-    verdict(false, std::string("DNS: ") + uv_strerror(rc));
-    closeStream();
-  }
+  connector_.start(0); // expire() is the deadline
 }
 
-void HealthProbe::onLookup(int status, const addrinfo* result) {
-  if (status != 0 || result == nullptr) {
-    verdict(false, std::string("DNS: cannot resolve ") + target_.backend.address.host + ": " +
-                       (status != 0 ? uv_strerror(status) : "no address"));
-    closeStream();
-    return;
+ConnectTarget HealthProbe::nextTarget() {
+  if (!targeted_) {
+    targeted_ = true;
+    const sockaddr* where =
+        target_.where ? reinterpret_cast<const sockaddr*>(&*target_.where) : nullptr;
+    return {&target_.backend, where};
   }
-  connect(result->ai_addr);
+  // The one backend could not be reached.
+  verdict(false, connect_error_);
+  closeStream(); // may delete this
+  return {};
 }
 
-void HealthProbe::connect(const sockaddr* address) {
-  state_ = State::Connecting;
-  std::string error;
-  if (target_.backend.tls) {
-    if (target_.tls) {
-      stream_ =
-          TlsStream::client(loop_, pool_, *this, target_.tls, target_.backend, target_.id, error);
-    } else {
-      error = "no TLS context for the backend";
-    }
-  } else {
+Stream* HealthProbe::openStream(const sockaddr* /*address*/, std::string& error) {
+  if (!target_.backend.tls) {
     stream_ = std::make_unique<TcpStream>(loop_, pool_, *this);
+  } else if (target_.tls) {
+    stream_ =
+        TlsStream::client(loop_, pool_, *this, target_.tls, target_.backend, target_.id, error);
+  } else {
+    error = "no TLS context for the backend";
   }
-  if (!stream_) {
-    verdict(false, error);
-    closeStream();
+  return stream_.get();
+}
+
+void HealthProbe::onConnectPhase(ConnectPhase phase) {
+  state_ = phase == ConnectPhase::Resolving ? State::Resolving : State::Connecting;
+}
+
+void HealthProbe::onConnectFailed(ConnectFailure failure, const std::string& error) {
+  switch (failure) {
+  case ConnectFailure::Connect:
+    connect_error_ = "connect: " + error;
     return;
-  }
-  if (const int rc = stream_->tcp().connect(address); rc != 0) {
-    verdict(false, std::string("connect: ") + uv_strerror(rc));
-    closeStream();
+  case ConnectFailure::Timeout:
+    connect_error_ = "timeout";
+    return;
+  default:
+    connect_error_ = error;
+    return;
   }
 }
 
 void HealthProbe::onStreamConnect(Stream& stream, int status) {
   if (state_ != State::Connecting) return;
-  if (status != 0) {
-    const std::string detail = stream.lastError();
-    verdict(false, "connect: " + (detail.empty() ? std::string(uv_strerror(status)) : detail));
-    closeStream();
-    return;
-  }
+  connector_.onStreamConnect(status, stream.lastError());
+}
+
+void HealthProbe::onConnected() {
   if (!target_.websocket) {
     verdict(true, "");
     closeStream();
     return;
   }
   key_ = ws::generateKey();
-  stream.writeCopy(ws::buildProbeRequest(target_.path, target_.host, key_));
+  stream_->writeCopy(ws::buildProbeRequest(target_.path, target_.host, key_));
   state_ = State::Awaiting;
-  stream.startRead();
+  stream_->startRead();
 }
 
 void HealthProbe::onStreamData(Stream&, Block* block, std::size_t length) {
@@ -147,7 +141,7 @@ void HealthProbe::verdict(bool healthy, const std::string& reason) {
 void HealthProbe::closeStream() {
   if (state_ == State::Closed) return;
   state_ = State::Closed;
-  lookup_.reset();
+  connector_.cancel();
   if (stream_ && !stream_->closing()) {
     stream_->close(); // onStreamClosed ends the probe
     return;

@@ -2,7 +2,7 @@
 
 #include "common/config/config.h"
 #include "common/http/parser.h"
-#include "proxy/transport/lookup.h"
+#include "proxy/balancer/connector.h"
 #include "proxy/transport/stream.h"
 #include "proxy/transport/tls_context.h"
 
@@ -38,12 +38,13 @@ struct ProbeTarget {
   std::shared_ptr<const ClientTls> tls; // set for a wss:// backend
 };
 
-// One health probe of one backend, on the main loop: resolve (a host name), connect (TLS for
-// wss://), send a WebSocket upgrade, judge the answer (common/ws/upgrade_probe.h); after a 101
-// it sends a masked close 1000 and waits up to kLingerMs for the backend's close frame. It
-// deletes itself once its stream is closed (onProbeGone is its last call). The owner enforces
-// deadlines through expire(), from its own timer.
-class HealthProbe final : public StreamEvents, public LookupEvents {
+// One health probe of one backend, on the main loop: reach it with a BackendConnector (resolve
+// a host name, connect, TLS for wss://), send a WebSocket upgrade, judge the answer
+// (common/ws/upgrade_probe.h); after a 101 it sends a masked close 1000 and waits up to kLingerMs
+// for the backend's close frame. It deletes itself once its stream is closed (onProbeGone is its
+// last call). The owner enforces deadlines through expire(), from its own timer (the connect
+// included: the connector runs without a timer of its own here).
+class HealthProbe final : public StreamEvents, private ConnectorOwner {
 public:
   static constexpr uint64_t kLingerMs = 1000;
 
@@ -72,12 +73,17 @@ public:
   void onStreamEnd(Stream& stream, int status) override;
   void onStreamDrained(Stream&) override {}
   void onStreamClosed(Stream& stream) override;
-  void onLookup(int status, const addrinfo* result) override;
 
 private:
   HealthProbe(uv_loop_t* loop, BufferPool& pool, HealthProbeOwner& owner, ProbeTarget target,
               uint64_t timeout_ms);
-  void connect(const sockaddr* address);
+  // ConnectorOwner: one target; its failure is the verdict.
+  ConnectTarget nextTarget() override;
+  Stream* openStream(const sockaddr* address, std::string& error) override;
+  void onConnectPhase(ConnectPhase phase) override;
+  void onConnectFailed(ConnectFailure failure, const std::string& error) override;
+  void onConnected() override;
+  uint64_t nowMs() const override { return uv_now(loop_); }
   void verdict(bool healthy, const std::string& reason);
   void closeStream();
 
@@ -89,10 +95,12 @@ private:
   uint64_t deadline_ms_;
   bool judged_ = false;
   bool cancelled_ = false;
+  bool targeted_ = false;     // nextTarget() gave the backend
+  std::string connect_error_; // why reaching it failed
   std::string key_;
   http::ResponseParser response_;
-  Lookup lookup_;
   std::unique_ptr<Stream> stream_;
+  BackendConnector connector_; // after stream_: destroyed first
 };
 
 } // namespace wsgate::proxy

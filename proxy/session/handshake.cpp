@@ -1,5 +1,5 @@
 // The upgrade handshake of a session: the client's request, routing and admission, the
-// backend connection, the forwarded request and the backend's 101.
+// forwarded request and the backend's 101 (the backend connection: backend_connect.cpp).
 #include "common/ws/handshake.h"
 
 #include "common/auth/token_source.h"
@@ -8,10 +8,8 @@
 #include "common/http/headers.h"
 #include "common/http/target.h"
 #include "common/ws/deflate_params.h"
-#include "proxy/balancer/balancer.h"
 #include "proxy/metrics/names.h"
 #include "proxy/session/session.h"
-#include "proxy/transport/address.h"
 
 #include <cstring>
 #include <string>
@@ -210,107 +208,6 @@ bool Session::routeRequest(const http::Request& request) {
   }
   if (pool_->balance == config::Balance::ConsistentHash) hs.key_hash = hashKeyOf(request);
   return true;
-}
-
-void Session::retireBackend() {
-  if (!backend_.stream) return;
-  backend_.stream->close();
-  retired_.push_back(std::move(backend_.stream));
-  backend_.established = false;
-}
-
-void Session::connectBackend() {
-  Handshake& hs = *handshake_;
-  if (lease_) hs.tried.push_back(lease_.shared());
-  lease_.reset();
-  const PickRequest request{&hs.tried, hs.key_hash, steadyNowMs()};
-  PickResult picked = host_.balancer(*pool_).pick(*pool_, request);
-  if (!picked.lease) {
-    if (hs.tried.empty()) {
-      rejectUnavailable(picked.listed, picked.down, picked.full);
-      return;
-    }
-    const bool timeout = handshake_->last_error.starts_with("connect timeout");
-    reject(timeout ? 504 : 502,
-           "no backend of pool '" + pool_->name +
-               "' accepted the connection (last error: " + handshake_->last_error + ")",
-           timeout ? Termination::BackendTimeout : Termination::BackendUnreachable);
-    return;
-  }
-  lease_ = std::move(picked.lease);
-  entry_ = lease_.shared();
-  const config::Backend& backend = entry_->backend();
-  upstream_addr_ = config::formatAddress(backend.address);
-  picked_ = &backend;
-  setState(State::Connecting);
-  arm(HandshakeTimer, static_cast<uint64_t>(pool_->connect_timeout.count()));
-  connect_started_ms_ = now();
-  sockaddr_storage address{};
-  if (literalSockaddr(backend.address, address)) {
-    startConnect(reinterpret_cast<const sockaddr*>(&address));
-    return;
-  }
-  // The lookup belongs to the handshake: when the handshake ends (timeout, drain, reject) the
-  // lookup is detached and its answer dropped (proxy/transport/lookup.h).
-  if (const int rc =
-          hs.lookup.start(host_.loop(), backend.address.host, backend.address.port, *this);
-      rc != 0) {
-    failConnect("DNS: cannot resolve " + backend.address.host + ": " + uv_strerror(rc));
-  }
-}
-
-void Session::onLookup(int status, const addrinfo* result) {
-  if (state_ != State::Connecting || !handshake_) return; // cannot happen: detached before
-  if (status != 0 || result == nullptr) {
-    const config::Backend& backend = *picked_;
-    failConnect("DNS: cannot resolve " + backend.address.host + ": " +
-                (status != 0 ? uv_strerror(status) : "no address"));
-    return;
-  }
-  startConnect(result->ai_addr);
-}
-
-// A connect attempt failed before a connection existed (DNS, a socket error, a timeout): it
-// counts as a failed connect of the picked backend, and the next backend is tried.
-void Session::failConnect(std::string error) {
-  handshake_->last_error = std::move(error);
-  handshake_->lookup.reset();
-  recordConnect(false);
-  retireBackend();
-  connectBackend();
-}
-
-void Session::startConnect(const sockaddr* address) {
-  const config::Backend& backend = *picked_;
-  backend_.stream = host_.backendStream(*config_, *pool_, backend, *this, handshake_->last_error);
-  upstream_addr_ = formatSockaddr(address);
-  if (!backend_.stream) {
-    connectBackend();
-    return;
-  }
-  ++open_handles_;
-  const int rc = backend_.stream->tcp().connect(address);
-  if (rc != 0) failConnect(uv_strerror(rc));
-}
-
-void Session::onStreamConnect(Stream& stream, int status) {
-  if (legOf(stream) != &backend_ || state_ != State::Connecting) return;
-  onBackendConnected(status);
-}
-
-void Session::onBackendConnected(int status) {
-  if (status != 0) {
-    const std::string detail = backend_.stream ? backend_.stream->lastError() : "";
-    failConnect(detail.empty() ? std::string(uv_strerror(status)) : detail);
-    return;
-  }
-  recordConnect(true);
-  backend_.established = true;
-  backend_.stream->tcp().setNoDelay();
-  sendUpgradeRequest();
-  setState(State::AwaitingResponse);
-  arm(HandshakeTimer, static_cast<uint64_t>(pool_->handshake_timeout.count()));
-  backend_.stream->startRead();
 }
 
 void Session::sendUpgradeRequest() {

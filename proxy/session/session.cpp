@@ -107,8 +107,12 @@ const char* Session::toString(State state) {
   switch (state) {
   case State::ReadingRequest:
     return "reading_request";
+  case State::Resolving:
+    return "resolving";
   case State::Connecting:
     return "connecting";
+  case State::TlsHandshake:
+    return "tls_handshake";
   case State::AwaitingResponse:
     return "awaiting_response";
   case State::Open:
@@ -210,7 +214,9 @@ void Session::onStreamData(Stream& stream, Block* block, std::size_t length) {
   case State::ReadingRequest:
     onRequestData(bytes);
     return;
+  case State::Resolving:
   case State::Connecting:
+  case State::TlsHandshake:
   case State::AwaitingResponse:
     if (leg == &client_) {
       onEarlyClientData(bytes);
@@ -278,7 +284,9 @@ void Session::onStreamEnd(Stream& stream, int status) {
   }
   switch (state_) {
   case State::ReadingRequest:
+  case State::Resolving:
   case State::Connecting:
+  case State::TlsHandshake:
     if (leg == &client_) {
       termination_ = Termination::ClientAborted;
       if (!error_ && !stream.lastError().empty()) {
@@ -386,6 +394,7 @@ void Session::abortLeg(Leg& leg) {
 void Session::abort() {
   setState(State::Closed);
   if (termination_ == Termination::None) termination_ = Termination::Shutdown;
+  if (handshake_ && handshake_->connector) handshake_->connector->cancel(); // no more attempts
   abortLeg(client_);
   abortLeg(backend_);
   for (auto& retired : retired_)
@@ -606,10 +615,6 @@ void Session::onTimer(int purpose) {
     if (state_ == State::ReadingRequest) {
       reject(408, "the upgrade request was not complete within handshake_timeout",
              Termination::HandshakeTimeout);
-    } else if (state_ == State::Connecting) {
-      failConnect(handshake_->lookup.active()
-                      ? "connect timeout (no DNS answer for " + picked_->address.host + ")"
-                      : std::string("connect timeout"));
     } else if (state_ == State::AwaitingResponse) {
       recordBackendVerdict(false, "no answer to an upgrade within handshake_timeout");
       reject(504, "the backend did not answer the upgrade within handshake_timeout",
@@ -685,7 +690,9 @@ void Session::onTimer(int purpose) {
 void Session::drain() {
   switch (state_) {
   case State::ReadingRequest:
+  case State::Resolving:
   case State::Connecting:
+  case State::TlsHandshake:
   case State::AwaitingResponse:
     reject(503, "wsgate is shutting down", Termination::Drain, {{"Retry-After", "1"}});
     return;

@@ -5,12 +5,12 @@
 #include "common/ws/deflate_params.h"
 #include "common/ws/frame_parser.h"
 #include "proxy/balancer/backend_runtime.h"
+#include "proxy/balancer/connector.h"
 #include "proxy/core/timer_wheel.h"
 #include "proxy/metrics/connections.h"
 #include "proxy/policy/admission.h"
 #include "proxy/session/relay.h"
 #include "proxy/session/session_host.h"
-#include "proxy/transport/lookup.h"
 #include "proxy/transport/tcp_stream.h"
 
 #include <cstdint>
@@ -59,12 +59,14 @@ const char* toString(Termination termination);
 class Session final : public HostedSession,
                       public StreamEvents,
                       public TimerOwner,
-                      public LookupEvents {
+                      private ConnectorOwner {
 public:
   // Every transition happens in setState().
   enum class State : uint8_t {
     ReadingRequest,   // reading the client's upgrade request; handshake timeout armed
-    Connecting,       // connecting to a backend; connect timeout armed
+    Resolving,        // transient: the picked backend's name resolves; connect timeout armed
+    Connecting,       // transient: TCP connect to the picked backend; connect timeout armed
+    TlsHandshake,     // transient: TLS handshake with a wss:// backend; connect timeout armed
     AwaitingResponse, // request forwarded; waiting for the backend's 101
     Open,             // relaying frames both ways
     Closing,          // a close handshake runs on at least one leg; close timeout armed
@@ -99,14 +101,13 @@ public:
 
   // StreamEvents
   void onStreamConnect(Stream& stream, int status) override;
+  void onStreamSecuring(Stream& stream) override;
   void onStreamData(Stream& stream, Block* block, std::size_t length) override;
   void onStreamEnd(Stream& stream, int status) override;
   void onStreamDrained(Stream& stream) override;
   void onStreamClosed(Stream& stream) override;
   // TimerOwner
   void onTimer(int purpose) override;
-  // LookupEvents: the picked backend's name resolved (or not).
-  void onLookup(int status, const addrinfo* result) override;
 
 private:
   friend class Relay;
@@ -152,19 +153,27 @@ private:
   bool admitRequest(const http::Request& request);
   void recordAdmission(const policy::Admitted& admitted);
   void onTokenExpired();
-  void connectBackend();
   void rejectUnavailable(std::size_t listed, std::size_t down, std::size_t full);
   std::optional<uint64_t> hashKeyOf(const http::Request& request) const;
-  void onBackendConnected(int status);
   void sendUpgradeRequest();
   void onResponseData(std::span<const uint8_t> bytes);
   void handleResponse();
   void reject(int status, std::string_view reason, Termination termination,
               std::vector<http::Header> extra_headers = {});
-  void startConnect(const sockaddr* address);
-  void retireBackend();
-  void failConnect(std::string error);
   void openSession(std::span<const uint8_t> early_backend_bytes);
+
+  // The backend connection (backend_connect.cpp): the connector picks, resolves, connects and
+  // tries the next backend; the session holds the streams.
+  void connectBackend();
+  bool connecting() const;
+  void retireBackend();
+  // ConnectorOwner
+  ConnectTarget nextTarget() override;
+  Stream* openStream(const sockaddr* address, std::string& error) override;
+  void onConnectPhase(ConnectPhase phase) override;
+  void onConnectFailed(ConnectFailure failure, const std::string& error) override;
+  void onConnected() override;
+  uint64_t nowMs() const override { return now(); }
 
   // Relay and close (session.cpp)
   void setState(State state);
@@ -249,7 +258,7 @@ private:
     std::vector<std::shared_ptr<BackendRuntime>> tried;
     std::optional<uint64_t> key_hash; // consistent_hash: the request's key, hashed
     std::string last_error;           // why the last backend attempt failed
-    Lookup lookup;                    // the picked backend's name, while it resolves
+    std::optional<BackendConnector> connector; // reaches the backend; owns its DNS lookup
     policy::Admitted admitted;        // what admission found (token expiry, claims, token removal)
   };
   std::unique_ptr<Handshake> handshake_;

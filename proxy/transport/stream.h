@@ -18,6 +18,9 @@ class StreamEvents {
 public:
   // connect() finished: status 0 or a libuv error.
   virtual void onStreamConnect(Stream& stream, int status) = 0;
+  // A TLS client stream's TCP connect succeeded and its handshake starts; onStreamConnect
+  // follows when the handshake is done.
+  virtual void onStreamSecuring(Stream& /*stream*/) {}
   // Bytes arrived in `block` [0, length). The stream releases its reference after the call;
   // keep the block with BufferPool::ref.
   virtual void onStreamData(Stream& stream, Block* block, std::size_t length) = 0;

@@ -291,6 +291,8 @@ void TlsStream::onStreamConnect(Stream&, int status) {
     return;
   }
   setState(State::Handshaking);
+  events_.onStreamSecuring(*this);
+  if (closing_) return;
   updateTcpRead();
   handshake(); // sends the ClientHello
 }

@@ -8,8 +8,8 @@ namespace {
 
 using ws::Opcode;
 
-constexpr std::size_t kHigh = 256 * 1024;
-constexpr std::size_t kLow = 64 * 1024;
+constexpr std::size_t kHigh = std::size_t{256} * 1024;
+constexpr std::size_t kLow = std::size_t{64} * 1024;
 
 class SessionFlow : public SessionFixture {
 protected:

@@ -3,7 +3,6 @@
 #include "proxy/transport/address.h"
 
 #include <algorithm>
-#include <cstring>
 
 namespace wsgate::proxy::test {
 
@@ -210,10 +209,11 @@ std::unique_ptr<MemoryStream> MemoryStreams::make(StreamEvents& events, std::str
 }
 
 std::shared_ptr<StreamRecord> MemoryStreams::find(std::string_view name) const {
-  for (auto it = records_.rbegin(); it != records_.rend(); ++it) {
-    if ((*it)->name == name) return *it;
+  std::shared_ptr<StreamRecord> last;
+  for (const auto& record : records_) {
+    if (record->name == name) last = record;
   }
-  return nullptr;
+  return last;
 }
 
 std::string MemoryStreams::whyNotAllClosed() const {

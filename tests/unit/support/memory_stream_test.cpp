@@ -21,7 +21,7 @@ struct Events final : StreamEvents {
     log.push_back("drained " + std::to_string(stream.queuedBytes()));
   }
   void onStreamClosed(Stream&) override {
-    log.push_back("closed");
+    log.emplace_back("closed");
     owned.reset();
   }
   std::vector<std::string> log;

@@ -56,6 +56,12 @@ public:
   static std::string probe();
   // nullptr with `error` set when the ring cannot be made.
   static std::unique_ptr<UringEngine> create(uv_loop_t* loop, BufferPool& pool, std::string& error);
+  // On the worker's thread, before its loop runs: that thread becomes the ring's only
+  // submitter (IORING_SETUP_SINGLE_ISSUER with DEFER_TASKRUN, when the kernel has them).
+  void activate();
+  // How completions are run: "deferred" (in batches, when the worker asks for them),
+  // "cooperative" (at the worker's next system call) or "signal" (the kernel interrupts it).
+  const char* taskRun() const { return task_run_; }
   ~UringEngine();
   UringEngine(const UringEngine&) = delete;
   UringEngine& operator=(const UringEngine&) = delete;
@@ -94,6 +100,8 @@ private:
   BufferPool& pool_;
   io_uring ring_{};
   bool ring_ready_ = false;
+  bool deferred_ = false; // DEFER_TASKRUN: completions wait for io_uring_get_events()
+  const char* task_run_ = "signal";
   int event_fd_ = -1;
   uv_poll_t poll_{};
   uv_prepare_t prepare_{};

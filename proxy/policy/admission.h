@@ -32,8 +32,8 @@ struct AdmissionRequest {
   const config::Policy& policy;
   const std::string& client_ip;
   AdmissionState& state; // shared by every worker
-  uint64_t now_ms;     // monotonic
-  int64_t unix_now_ms; // wall clock, for token times
+  uint64_t now_ms;       // monotonic
+  int64_t unix_now_ms;   // wall clock, for token times
 };
 
 // What the checks leave for the session once the request is admitted (or why not).

@@ -266,10 +266,10 @@ private:
     std::vector<uint8_t> early_client;         // frames the client sent before the 101
     // Backends whose connect failed for this session; held so picked_ stays valid.
     std::vector<std::shared_ptr<BackendRuntime>> tried;
-    std::optional<uint64_t> key_hash; // consistent_hash: the request's key, hashed
-    std::string last_error;           // why the last backend attempt failed
+    std::optional<uint64_t> key_hash;          // consistent_hash: the request's key, hashed
+    std::string last_error;                    // why the last backend attempt failed
     std::optional<BackendConnector> connector; // reaches the backend; owns its DNS lookup
-    policy::Admitted admitted;        // what admission found (token expiry, claims, token removal)
+    policy::Admitted admitted; // what admission found (token expiry, claims, token removal)
   };
   std::unique_ptr<Handshake> handshake_;
   std::string path_;

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "proxy/balancer/discovery.h"
-#include "proxy/balancer/rebalancer.h"
+#include "proxy/server/discovery.h"
+#include "proxy/server/rebalancer.h"
 #include "proxy/metrics/collector.h"
 #include "proxy/metrics/rates.h"
 #include "proxy/server/admin.h"

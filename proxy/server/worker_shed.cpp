@@ -1,4 +1,4 @@
-// Sessions closed on the rebalancer's orders (proxy/balancer/rebalancer.h).
+// Sessions closed on the rebalancer's orders (proxy/server/rebalancer.h).
 #include "proxy/metrics/names.h"
 #include "proxy/server/worker.h"
 

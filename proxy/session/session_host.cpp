@@ -1,5 +1,5 @@
 // What the host asks of a session beyond its life cycle: its creation, and the sessions the
-// rebalancer closes (proxy/balancer/rebalancer.h).
+// rebalancer closes (proxy/server/rebalancer.h).
 #include "proxy/session/session_host.h"
 
 #include "common/ws/close.h"

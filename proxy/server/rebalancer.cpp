@@ -1,4 +1,4 @@
-#include "proxy/balancer/rebalancer.h"
+#include "proxy/server/rebalancer.h"
 
 #include "proxy/core/logger.h"
 #include "proxy/metrics/names.h"

@@ -1,4 +1,4 @@
-#include "proxy/balancer/discovery.h"
+#include "proxy/server/discovery.h"
 
 #include "proxy/core/logger.h"
 

@@ -1,6 +1,7 @@
 #include "proxy/transport/uring_engine.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -136,6 +137,7 @@ void UringEngine::activate() {
   }
   // Every io_uring_enter then skips the descriptor lookup (a per-thread table; best effort).
   io_uring_register_ring_fd(&ring_);
+  active_ = true;
 }
 
 UringEngine::~UringEngine() {
@@ -147,6 +149,8 @@ UringEngine::~UringEngine() {
 }
 
 io_uring_sqe* UringEngine::prepare(UringOwner& owner, unsigned op) {
+  // A disabled ring (DEFER_TASKRUN before activate()) would never run what is submitted.
+  assert(active_);
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   while (sqe == nullptr) {
     // The submission queue is full: hand it to the kernel now.

@@ -68,7 +68,8 @@ public:
 
   uv_loop_t* loop() { return loop_; }
   BufferPool& pool() { return pool_; }
-  // An SQE for `op` of `owner` (submitted before the loop next waits); never null.
+  // An SQE for `op` of `owner` (submitted before the loop next waits); never null. Only after
+  // activate().
   io_uring_sqe* prepare(UringOwner& owner, unsigned op);
   // The block a receive completion with `flags` filled, with one reference for the caller.
   Block* takeBuffer(unsigned flags);
@@ -101,6 +102,7 @@ private:
   io_uring ring_{};
   bool ring_ready_ = false;
   bool deferred_ = false; // DEFER_TASKRUN: completions wait for io_uring_get_events()
+  bool active_ = false;   // activate() ran: operations may be prepared
   const char* task_run_ = "signal";
   int event_fd_ = -1;
   uv_poll_t poll_{};

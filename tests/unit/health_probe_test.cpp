@@ -3,6 +3,7 @@
 // deadline while the name resolves. The probe deletes itself; every handle is closed at the end.
 #include "proxy/balancer/health_probe.h"
 #include "proxy/core/buffer_pool.h"
+#include "tests/unit/support/loopback.h"
 
 #include <arpa/inet.h>
 #include <functional>
@@ -34,9 +35,9 @@ class HealthProbeTest : public ::testing::Test {
 protected:
   void SetUp() override {
     ASSERT_EQ(uv_loop_init(&loop_), 0);
-    listening_port_ = bound(true, listener_);
+    listening_port_ = test::boundLoopbackPort(true, listener_);
     int closed = -1;
-    closed_port_ = bound(false, closed);
+    closed_port_ = test::boundLoopbackPort(false, closed);
     ::close(closed);
   }
 
@@ -46,20 +47,6 @@ protected:
     }
     EXPECT_EQ(uv_loop_close(&loop_), 0);
     EXPECT_EQ(pool_.inUse(), 0U);
-  }
-
-  static uint16_t bound(bool listen, int& fd) {
-    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), length), 0);
-    if (listen) {
-      EXPECT_EQ(::listen(fd, 8), 0);
-    }
-    EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-    return ntohs(address.sin_port);
   }
 
   HealthProbe* probe(const std::string& host, uint16_t port) {

@@ -7,6 +7,7 @@
 #include "proxy/transport/tcp_stream.h"
 #include "proxy/transport/tls_context.h"
 #include "proxy/transport/tls_stream.h"
+#include "tests/unit/support/loopback.h"
 
 #include <arpa/inet.h>
 #include <functional>
@@ -111,10 +112,10 @@ protected:
   void SetUp() override {
     ASSERT_EQ(uv_loop_init(&loop_), 0);
     wheel_.emplace(uv_now(&loop_));
-    listening_port_ = bound(true, listener_);
+    listening_port_ = test::boundLoopbackPort(true, listener_);
     // A port nothing listens on: bound once, then released.
     int closed = -1;
-    closed_port_ = bound(false, closed);
+    closed_port_ = test::boundLoopbackPort(false, closed);
     ::close(closed);
   }
 
@@ -127,21 +128,6 @@ protected:
     wheel_.reset();
     EXPECT_EQ(uv_loop_close(&loop_), 0);
     EXPECT_EQ(pool_.inUse(), 0U);
-  }
-
-  // A socket bound to a free loopback port (listening when `listen`); the port.
-  static uint16_t bound(bool listen, int& fd) {
-    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), length), 0);
-    if (listen) {
-      EXPECT_EQ(::listen(fd, 8), 0);
-    }
-    EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-    return ntohs(address.sin_port);
   }
 
   // Runs the loop until `done` (at most ~1000 iterations of at most 10 ms each).

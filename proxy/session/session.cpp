@@ -246,6 +246,9 @@ void Session::onStreamClosed(Stream& stream) {
     finish();
     return;
   }
+  // An HTTP error lingers on the client (until its FIN or kLingerMs) whatever the backend's
+  // stream does meanwhile; closing the client now could reset the answer before it is read.
+  if (state_ == State::Rejecting && leg == &backend_) return;
   // One connection is gone; if the other has nothing left to do, close it too.
   if (state_ == State::Rejecting || state_ == State::Closed) {
     abort();

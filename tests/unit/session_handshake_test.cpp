@@ -53,7 +53,15 @@ TEST_F(SessionHandshake, AWrongAcceptIs502) {
   EXPECT_NE(response().find("the backend sent a wrong Sec-WebSocket-Accept: '"),
             std::string_view::npos)
       << response();
-  host().advance(2000);
+  host().settle();
+  EXPECT_TRUE(backendRecord().closed);
+  // The backend's close does not cut the client's lingering close short: the client is still
+  // read (and not closed) until its FIN or the 2 s linger.
+  EXPECT_FALSE(clientRecord().closed);
+  EXPECT_TRUE(client().reading());
+  host().advance(1999);
+  EXPECT_FALSE(ended());
+  host().advance(1);
   ASSERT_TRUE(ended());
   EXPECT_EQ(accessLog()["termination"], "backend_rejected");
 }

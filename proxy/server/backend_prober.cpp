@@ -68,9 +68,19 @@ void BackendProber::probePool(const config::Pool& pool, uint64_t now) {
       bool is_down = false;
       for (const auto& [down_pool, down_backend] : down)
         is_down = is_down || (down_pool == pool.name && down_backend == label);
-      if (!is_down) continue;
+      if (!is_down) {
+        next_due_.erase(id); // when it goes down again, it rests a full interval first
+        continue;
+      }
     }
     auto due = next_due_.find(id);
+    if (due == next_due_.end() && !pool.health) {
+      // Just taken down by its sessions: its first recovery connect comes one interval later,
+      // not at the next tick (a backend that accepts TCP but fails upgrades would otherwise be
+      // up again within 100 ms of going down).
+      next_due_[id] = now + kRecoveryIntervalMs;
+      continue;
+    }
     if (due != next_due_.end() && now < due->second) continue;
     const uint64_t interval =
         pool.health ? static_cast<uint64_t>(pool.health->interval.count()) : kRecoveryIntervalMs;

@@ -113,7 +113,6 @@ void Worker::forEachSessionOn(const BackendRuntime* backend,
 }
 
 void Worker::run() {
-  if (uring_) uring_->activate();
   openListeners();
   uv_timer_start(&tick_, &Worker::onTick, TimerWheel::kTickMs, TimerWheel::kTickMs);
   uv_run(&loop_, UV_RUN_DEFAULT);

@@ -1,14 +1,10 @@
 #include "proxy/transport/uring_engine.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cerrno>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace wsgate::proxy {
@@ -36,41 +32,19 @@ std::unique_ptr<UringEngine> UringEngine::create(uv_loop_t* loop, BufferPool& po
 }
 
 bool UringEngine::init(std::string& error) {
-  // The most batching the kernel offers first: completions run only when the worker asks
-  // (DEFER_TASKRUN, 6.1+; the ring stays disabled until activate() on the worker's thread),
-  // else at its next system call (COOP_TASKRUN, 5.19+), else as the kernel interrupts it.
-  struct Mode {
-    unsigned flags;
-    const char* name;
-  };
-  static constexpr Mode kModes[] = {
-      {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
-       "deferred"},
-      {IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, "cooperative"},
-      {0, "signal"},
-  };
-  int rc = -EINVAL;
-  for (const Mode& mode : kModes) {
-    io_uring_params params{};
-    params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | mode.flags;
-    params.cq_entries = kCompletionEntries;
-    rc = io_uring_queue_init_params(kSubmissionEntries, &ring_, &params);
-    if (rc == -EINVAL) continue; // a flag this kernel does not know
-    if (rc < 0) break;
-    if ((params.features & IORING_FEAT_NODROP) == 0) {
-      io_uring_queue_exit(&ring_);
-      error = "io_uring without IORING_FEAT_NODROP (kernel 5.5 or later)";
-      return false;
-    }
-    deferred_ = (mode.flags & IORING_SETUP_DEFER_TASKRUN) != 0;
-    task_run_ = mode.name;
-    break;
-  }
+  io_uring_params params{};
+  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+  params.cq_entries = kCompletionEntries;
+  int rc = io_uring_queue_init_params(kSubmissionEntries, &ring_, &params);
   if (rc < 0) {
     error = errnoText("io_uring_setup", -rc);
     return false;
   }
   ring_ready_ = true;
+  if ((params.features & IORING_FEAT_NODROP) == 0) {
+    error = "io_uring without IORING_FEAT_NODROP (kernel 5.5 or later)";
+    return false;
+  }
   if (!initBuffers(error)) return false;
   event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (event_fd_ < 0) {
@@ -123,23 +97,6 @@ bool UringEngine::initBuffers(std::string& error) {
   return true;
 }
 
-void UringEngine::activate() {
-  if (deferred_) {
-    // io_uring_enable_rings() is declared by liburing 2.3 but not exported: the system call.
-    const long rc =
-        syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
-    if (rc < 0) {
-      // Cannot happen for a ring this engine made disabled; without it nothing could be
-      // submitted, so fail loudly rather than hang.
-      std::fprintf(stderr, "io_uring_enable_rings: %s\n", std::strerror(errno));
-      std::abort();
-    }
-  }
-  // Every io_uring_enter then skips the descriptor lookup (a per-thread table; best effort).
-  io_uring_register_ring_fd(&ring_);
-  active_ = true;
-}
-
 UringEngine::~UringEngine() {
   if (ring_ready_) io_uring_queue_exit(&ring_); // ends whatever is still in flight
   for (Block* block : blocks_)
@@ -149,8 +106,6 @@ UringEngine::~UringEngine() {
 }
 
 io_uring_sqe* UringEngine::prepare(UringOwner& owner, unsigned op) {
-  // A disabled ring (DEFER_TASKRUN before activate()) would never run what is submitted.
-  assert(active_);
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   while (sqe == nullptr) {
     // The submission queue is full: hand it to the kernel now.
@@ -203,8 +158,6 @@ void UringEngine::onPoll(uv_poll_t* handle, int, int) {
   auto* self = static_cast<UringEngine*>(handle->data);
   uint64_t count = 0;
   [[maybe_unused]] const ssize_t n = ::read(self->event_fd_, &count, sizeof count);
-  // Deferred completions are posted only when the submitter asks for them.
-  if (self->deferred_) io_uring_get_events(&self->ring_);
   self->reap();
 }
 

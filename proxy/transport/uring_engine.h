@@ -56,20 +56,13 @@ public:
   static std::string probe();
   // nullptr with `error` set when the ring cannot be made.
   static std::unique_ptr<UringEngine> create(uv_loop_t* loop, BufferPool& pool, std::string& error);
-  // On the worker's thread, before its loop runs: that thread becomes the ring's only
-  // submitter (IORING_SETUP_SINGLE_ISSUER with DEFER_TASKRUN, when the kernel has them).
-  void activate();
-  // How completions are run: "deferred" (in batches, when the worker asks for them),
-  // "cooperative" (at the worker's next system call) or "signal" (the kernel interrupts it).
-  const char* taskRun() const { return task_run_; }
   ~UringEngine();
   UringEngine(const UringEngine&) = delete;
   UringEngine& operator=(const UringEngine&) = delete;
 
   uv_loop_t* loop() { return loop_; }
   BufferPool& pool() { return pool_; }
-  // An SQE for `op` of `owner` (submitted before the loop next waits); never null. Only after
-  // activate().
+  // An SQE for `op` of `owner` (submitted before the loop next waits); never null.
   io_uring_sqe* prepare(UringOwner& owner, unsigned op);
   // The block a receive completion with `flags` filled, with one reference for the caller.
   Block* takeBuffer(unsigned flags);
@@ -101,9 +94,6 @@ private:
   BufferPool& pool_;
   io_uring ring_{};
   bool ring_ready_ = false;
-  bool deferred_ = false; // DEFER_TASKRUN: completions wait for io_uring_get_events()
-  bool active_ = false;   // activate() ran: operations may be prepared
-  const char* task_run_ = "signal";
   int event_fd_ = -1;
   uv_poll_t poll_{};
   uv_prepare_t prepare_{};

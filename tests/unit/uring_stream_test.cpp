@@ -43,7 +43,6 @@ protected:
     std::string error;
     engine_ = UringEngine::create(&loop_, pool_, error);
     ASSERT_NE(engine_, nullptr) << error;
-    engine_->activate(); // this thread submits, as a worker's does
     listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     address_.sin_family = AF_INET;
     address_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

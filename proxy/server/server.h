@@ -1,11 +1,11 @@
 #pragma once
 
-#include "proxy/server/discovery.h"
-#include "proxy/server/rebalancer.h"
 #include "proxy/metrics/collector.h"
 #include "proxy/metrics/rates.h"
 #include "proxy/server/admin.h"
 #include "proxy/server/backend_prober.h"
+#include "proxy/server/discovery.h"
+#include "proxy/server/rebalancer.h"
 #include "proxy/server/shared_state.h"
 #include "proxy/server/worker.h"
 

@@ -131,17 +131,7 @@ protected:
   }
 
   // Runs the loop until `done` (at most ~1000 iterations of at most 10 ms each).
-  bool runUntil(const std::function<bool()>& done) {
-    uv_timer_t timer;
-    uv_timer_init(&loop_, &timer);
-    uv_timer_start(
-        &timer, [](uv_timer_t*) {}, 10, 10);
-    for (int i = 0; i < 1000 && !done(); ++i)
-      uv_run(&loop_, UV_RUN_ONCE);
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    return done();
-  }
+  bool runUntil(const std::function<bool()>& done) { return test::runLoopUntil(loop_, done, 1000); }
 
   void closeAndWait(Owner& owner) {
     owner.closeAll();

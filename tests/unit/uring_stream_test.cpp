@@ -5,6 +5,7 @@
 #include "proxy/core/buffer_pool.h"
 #include "proxy/transport/uring_engine.h"
 #include "proxy/transport/uring_stream.h"
+#include "tests/unit/support/loopback.h"
 
 #include <arpa/inet.h>
 #include <functional>
@@ -64,17 +65,7 @@ protected:
   }
 
   // Runs the loop until `done` (at most ~2000 iterations of at most 10 ms each).
-  bool runUntil(const std::function<bool()>& done) {
-    uv_timer_t timer;
-    uv_timer_init(&loop_, &timer);
-    uv_timer_start(
-        &timer, [](uv_timer_t*) {}, 10, 10);
-    for (int i = 0; i < 2000 && !done(); ++i)
-      uv_run(&loop_, UV_RUN_ONCE);
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    return done();
-  }
+  bool runUntil(const std::function<bool()>& done) { return test::runLoopUntil(loop_, done, 2000); }
 
   // A stream connected to the listener; peer_ is the accepted end.
   std::unique_ptr<UringStream> connected(Recorder& events) {

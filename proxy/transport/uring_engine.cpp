@@ -33,7 +33,7 @@ std::unique_ptr<UringEngine> UringEngine::create(uv_loop_t* loop, BufferPool& po
 
 bool UringEngine::init(std::string& error) {
   io_uring_params params{};
-  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
   params.cq_entries = kCompletionEntries;
   int rc = io_uring_queue_init_params(kSubmissionEntries, &ring_, &params);
   if (rc < 0) {

@@ -152,6 +152,7 @@ int Server::startEngines(bool io_uring, config::IoEngine wanted, std::string& re
     worker->stats().io_uring.set(worker->uring() != nullptr ? 1 : 0);
     log::LogLine line = logger.line(log::Level::Info, "io_engine");
     line.unum("worker", worker->index()).str("io", worker->ioEngine());
+    if (worker->uring() != nullptr) line.str("task_running", worker->uring()->taskRunning());
     if (worker->uring() == nullptr) {
       line.str("reason", wanted == config::IoEngine::Epoll ? "server.io = \"epoll\"" : reason);
     }

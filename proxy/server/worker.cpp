@@ -115,7 +115,11 @@ void Worker::forEachSessionOn(const BackendRuntime* backend,
 void Worker::run() {
   openListeners();
   uv_timer_start(&tick_, &Worker::onTick, TimerWheel::kTickMs, TimerWheel::kTickMs);
-  uv_run(&loop_, UV_RUN_DEFAULT);
+  if (uring_) {
+    uring_->run(); // the ring is the loop's wait; libuv runs inside it
+  } else {
+    uv_run(&loop_, UV_RUN_DEFAULT);
+  }
   finished_.store(true);
   if (on_finished_) on_finished_();
 }

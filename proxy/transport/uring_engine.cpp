@@ -1,10 +1,13 @@
 #include "proxy/transport/uring_engine.h"
 
+#include "proxy/core/logger.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <sys/eventfd.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace wsgate::proxy {
@@ -32,39 +35,38 @@ std::unique_ptr<UringEngine> UringEngine::create(uv_loop_t* loop, BufferPool& po
 }
 
 bool UringEngine::init(std::string& error) {
-  io_uring_params params{};
-  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
-  params.cq_entries = kCompletionEntries;
-  int rc = io_uring_queue_init_params(kSubmissionEntries, &ring_, &params);
+  loop_watch_.engine = this;
+  // The best task running the kernel has: deferred (6.1), cooperative (5.19), interrupting.
+  // The ring starts disabled so that the thread that runs it, not this one, becomes its single
+  // issuer when it enables it.
+  constexpr unsigned kBase = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+  constexpr unsigned kChoices[] = {
+      kBase | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
+      kBase | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+      kBase,
+  };
+  int rc = -EINVAL;
+  for (const unsigned flags : kChoices) {
+    io_uring_params params{};
+    params.flags = flags;
+    params.cq_entries = kCompletionEntries;
+    rc = io_uring_queue_init_params(kSubmissionEntries, &ring_, &params);
+    if (rc == -EINVAL) continue; // a flag this kernel does not know
+    if (rc < 0) break;
+    setup_flags_ = flags;
+    if ((params.features & IORING_FEAT_NODROP) == 0) {
+      io_uring_queue_exit(&ring_);
+      error = "io_uring without IORING_FEAT_NODROP (kernel 5.5 or later)";
+      return false;
+    }
+    break;
+  }
   if (rc < 0) {
     error = errnoText("io_uring_setup", -rc);
     return false;
   }
   ring_ready_ = true;
-  if ((params.features & IORING_FEAT_NODROP) == 0) {
-    error = "io_uring without IORING_FEAT_NODROP (kernel 5.5 or later)";
-    return false;
-  }
-  if (!initBuffers(error)) return false;
-  event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (event_fd_ < 0) {
-    error = errnoText("eventfd", errno);
-    return false;
-  }
-  rc = io_uring_register_eventfd(&ring_, event_fd_);
-  if (rc < 0) {
-    error = errnoText("io_uring_register_eventfd", -rc);
-    return false;
-  }
-  uv_poll_init(loop_, &poll_, event_fd_);
-  uv_prepare_init(loop_, &prepare_);
-  uv_idle_init(loop_, &idle_);
-  poll_.data = prepare_.data = idle_.data = this;
-  uv_poll_start(&poll_, UV_READABLE, &UringEngine::onPoll);
-  uv_prepare_start(&prepare_, &UringEngine::onPrepare);
-  // The prepare handle runs every iteration but is no reason for the loop to live on.
-  uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
-  return true;
+  return initBuffers(error);
 }
 
 bool UringEngine::initBuffers(std::string& error) {
@@ -102,7 +104,6 @@ UringEngine::~UringEngine() {
   for (Block* block : blocks_)
     pool_.release(block);
   if (buffers_ != nullptr) munmap(buffers_, buffers_size_);
-  if (event_fd_ >= 0) ::close(event_fd_);
 }
 
 io_uring_sqe* UringEngine::prepare(UringOwner& owner, unsigned op) {
@@ -154,13 +155,6 @@ void UringEngine::unschedule(UringOwner& owner) {
   }
 }
 
-void UringEngine::onPoll(uv_poll_t* handle, int, int) {
-  auto* self = static_cast<UringEngine*>(handle->data);
-  uint64_t count = 0;
-  [[maybe_unused]] const ssize_t n = ::read(self->event_fd_, &count, sizeof count);
-  self->reap();
-}
-
 void UringEngine::reap() {
   io_uring_cqe* cqes[kReapBatch];
   for (;;) {
@@ -177,17 +171,6 @@ void UringEngine::reap() {
     }
     io_uring_cq_advance(&ring_, n);
   }
-  maybeCloseHandles();
-}
-
-void UringEngine::onPrepare(uv_prepare_t* handle) {
-  auto* self = static_cast<UringEngine*>(handle->data);
-  self->runSchedule();
-  self->submit();
-}
-
-void UringEngine::onIdle(uv_idle_t* handle) {
-  uv_idle_stop(handle); // its only job was to keep the loop from blocking
 }
 
 void UringEngine::runSchedule() {
@@ -212,24 +195,101 @@ void UringEngine::runSchedule() {
     owner->starved_ = false;
     owner->runScheduled();
   }
-  if (!scheduled_.empty() || !starved_.empty()) uv_idle_start(&idle_, &UringEngine::onIdle);
 }
 
-void UringEngine::submit() {
-  if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
+const char* UringEngine::taskRunning() const {
+  if ((setup_flags_ & IORING_SETUP_DEFER_TASKRUN) != 0) return "deferred";
+  if ((setup_flags_ & IORING_SETUP_COOP_TASKRUN) != 0) return "cooperative";
+  return "interrupting";
 }
 
 void UringEngine::closeWhenIdle() {
   closing_ = true;
-  maybeCloseHandles();
 }
 
-void UringEngine::maybeCloseHandles() {
-  if (!closing_ || in_flight_ != 0 || handles_closing_) return;
-  handles_closing_ = true;
-  uv_close(reinterpret_cast<uv_handle_t*>(&poll_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&idle_), nullptr);
+bool UringEngine::finished() const {
+  return closing_ && operationsInFlight() == 0 && uv_loop_alive(loop_) == 0;
+}
+
+// Makes the calling thread the ring's one issuer (a ring created disabled), and registers the
+// ring's descriptor with it (io_uring_enter then skips the descriptor lookup).
+bool UringEngine::enable() {
+  if (enabled_) return true;
+  enabled_ = true;
+  if ((setup_flags_ & IORING_SETUP_R_DISABLED) != 0) {
+    // liburing 2.3 declares io_uring_enable_rings() but does not export it.
+    if (syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) <
+        0) {
+      logText(log::Level::Error, "io_uring_enable_failed", std::strerror(errno));
+      return false;
+    }
+  }
+  io_uring_register_ring_fd(&ring_); // an optimisation: without it the descriptor is used
+  return true;
+}
+
+void UringEngine::run() {
+  while (runOnce(-1)) {
+  }
+}
+
+bool UringEngine::runOnce(int max_wait_ms) {
+  if (!enable()) return false;
+  // libuv's turn, when its descriptor was readable or something of it is due: timers (each
+  // iteration updates libuv's clock), closing handles, pending callbacks.
+  uv_update_time(loop_);
+  if (uv_loop_alive(loop_) != 0 && (loop_ready_ || uv_backend_timeout(loop_) == 0)) {
+    loop_ready_ = false;
+    uv_run(loop_, UV_RUN_NOWAIT);
+  }
+  if (uv_loop_alive(loop_) != 0) armLoopWatch();
+  runSchedule();
+  if (finished()) return false;
+  submitAndWait(waitTimeout(max_wait_ms));
+  reap();
+  return !finished();
+}
+
+// How long the iteration may wait for a completion: not at all while scheduled work is left,
+// until libuv's next timer, or for ever (only ring operations are left).
+int UringEngine::waitTimeout(int max_wait_ms) {
+  int timeout = -1;
+  if (!scheduled_.empty() || !starved_.empty() || loop_ready_) {
+    timeout = 0;
+  } else if (uv_loop_alive(loop_) != 0) {
+    uv_update_time(loop_);
+    timeout = uv_backend_timeout(loop_);
+  }
+  if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms)) timeout = max_wait_ms;
+  return timeout;
+}
+
+void UringEngine::submitAndWait(int timeout_ms) {
+  if (timeout_ms == 0) {
+    // Submit, and post the completions whose task work is ready, without waiting.
+    io_uring_submit_and_get_events(&ring_);
+  } else if (timeout_ms < 0) {
+    io_uring_submit_and_wait(&ring_, 1);
+  } else {
+    __kernel_timespec timeout{};
+    timeout.tv_sec = timeout_ms / 1000;
+    timeout.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1000000;
+    io_uring_cqe* cqe = nullptr;
+    // -ETIME when the time is up: libuv's timer is due.
+    io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &timeout, nullptr);
+  }
+}
+
+void UringEngine::armLoopWatch() {
+  if (loop_watch_.armed) return;
+  io_uring_sqe* sqe = prepare(loop_watch_, 0);
+  io_uring_prep_poll_add(sqe, uv_backend_fd(loop_), POLLIN);
+  loop_watch_.armed = true;
+}
+
+void UringEngine::LoopWatch::onCompletion(unsigned, int, unsigned) {
+  armed = false;
+  engine->loop_ready_ = true;
 }
 
 } // namespace wsgate::proxy

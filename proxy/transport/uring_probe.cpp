@@ -47,6 +47,7 @@ std::string checkOpcodes(io_uring& ring) {
                  {IORING_OP_CONNECT, "connect"},
                  {IORING_OP_SHUTDOWN, "shutdown"},
                  {IORING_OP_CLOSE, "close"},
+                 {IORING_OP_POLL_ADD, "poll_add"},
                  {IORING_OP_ASYNC_CANCEL, "async_cancel"},
                  {IORING_OP_PROVIDE_BUFFERS, "provide_buffers"}};
   std::string missing;

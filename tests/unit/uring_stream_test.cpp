@@ -5,7 +5,6 @@
 #include "proxy/core/buffer_pool.h"
 #include "proxy/transport/uring_engine.h"
 #include "proxy/transport/uring_stream.h"
-#include "tests/unit/support/loopback.h"
 
 #include <arpa/inet.h>
 #include <functional>
@@ -58,14 +57,18 @@ protected:
     if (peer_ >= 0) ::close(peer_);
     ::close(listener_);
     engine_->closeWhenIdle();
-    EXPECT_EQ(uv_run(&loop_, UV_RUN_DEFAULT), 0);
+    engine_->run();
     engine_.reset();
     EXPECT_EQ(uv_loop_close(&loop_), 0);
     EXPECT_EQ(pool_.inUse(), 0U);
   }
 
   // Runs the loop until `done` (at most ~2000 iterations of at most 10 ms each).
-  bool runUntil(const std::function<bool()>& done) { return test::runLoopUntil(loop_, done, 2000); }
+  bool runUntil(const std::function<bool()>& done) {
+    for (int i = 0; i < 2000 && !done(); ++i)
+      engine_->runOnce(10);
+    return done();
+  }
 
   // A stream connected to the listener; peer_ is the accepted end.
   std::unique_ptr<UringStream> connected(Recorder& events) {

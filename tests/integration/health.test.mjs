@@ -4,10 +4,8 @@
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { once } from 'node:events';
 import {
-  connectWs, startEcho, startWsgate, stopAll, waitClose, withTimeout, rawRequest, upgradeRequest,
+  connectWs, startEcho, startTcpBackend, startWsgate, stopAll, waitClose, withTimeout, rawRequest, upgradeRequest,
 } from './lib/harness.mjs';
 import { acceptFor, encodeFrame, FrameReader, OP, parseClosePayload } from './lib/frames.mjs';
 import { httpGet, parseMetrics } from './lib/metrics.mjs';
@@ -18,8 +16,9 @@ import { httpGet, parseMetrics } from './lib/metrics.mjs';
 async function scriptedBackend(mode) {
   const backend = { mode, requests: [], waiters: new Set() };
   const notify = () => { for (const w of [...backend.waiters]) w(); };
-  const server = net.createServer((socket) => {
-    socket.on('error', () => {});
+  // The harness's TCP server: stopAll() closes it and its sockets even when a test failed
+  // (an open server would keep the test process alive until ctest's timeout).
+  const tcp = await startTcpBackend((socket) => {
     let head = Buffer.alloc(0);
     let record = null;
     const frames = new FrameReader();
@@ -56,11 +55,9 @@ async function scriptedBackend(mode) {
       notify();
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  backend.port = server.address().port;
-  backend.address = `127.0.0.1:${backend.port}`;
-  backend.close = () => new Promise((resolve) => { server.close(() => resolve()); });
+  backend.port = tcp.port;
+  backend.address = tcp.address;
+  backend.close = () => tcp.close();
   // Resolves with check()'s first value other than undefined, re-checked on every event.
   backend.until = (check, ms = 15000, what = 'backend event') => withTimeout(new Promise((resolve) => {
     const w = () => {

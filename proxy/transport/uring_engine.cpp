@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <poll.h>
 #include <sys/mman.h>
@@ -109,8 +110,13 @@ UringEngine::~UringEngine() {
 io_uring_sqe* UringEngine::prepare(UringOwner& owner, unsigned op) {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   while (sqe == nullptr) {
-    // The submission queue is full: hand it to the kernel now.
-    io_uring_submit(&ring_);
+    // The submission queue is full: hand it to the kernel now (it takes what it can even
+    // while completions wait to be reaped: IORING_FEAT_NODROP).
+    const int rc = io_uring_submit(&ring_);
+    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+      logText(log::Level::Error, "io_uring_submit_failed", std::strerror(-rc));
+      std::abort(); // no operation could ever be prepared again
+    }
     sqe = io_uring_get_sqe(&ring_);
   }
   io_uring_sqe_set_data64(sqe, reinterpret_cast<uintptr_t>(&owner) | (op & kOpMask));
@@ -215,15 +221,18 @@ bool UringEngine::finished() const {
 // ring's descriptor with it (io_uring_enter then skips the descriptor lookup).
 bool UringEngine::enable() {
   if (enabled_) return true;
-  enabled_ = true;
   if ((setup_flags_ & IORING_SETUP_R_DISABLED) != 0) {
     // liburing 2.3 declares io_uring_enable_rings() but does not export it.
     if (syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) <
         0) {
+      // The kernel accepted the ring's flags but not its enabling (5.10 and later have both):
+      // nothing can run on this ring, and a worker that quietly stopped would leave its
+      // listeners unserved. Say so and stop the process.
       logText(log::Level::Error, "io_uring_enable_failed", std::strerror(errno));
-      return false;
+      std::abort();
     }
   }
+  enabled_ = true;
   io_uring_register_ring_fd(&ring_); // an optimisation: without it the descriptor is used
   return true;
 }
@@ -238,7 +247,9 @@ bool UringEngine::runOnce(int max_wait_ms) {
   // libuv's turn, when its descriptor was readable or something of it is due: timers (each
   // iteration updates libuv's clock), closing handles, pending callbacks.
   uv_update_time(loop_);
-  if (uv_loop_alive(loop_) != 0 && (loop_ready_ || uv_backend_timeout(loop_) == 0)) {
+  if (uv_loop_alive(loop_) == 0) {
+    loop_ready_ = false; // only unreferenced handles: nothing of libuv's keeps the loop going
+  } else if (loop_ready_ || uv_backend_timeout(loop_) == 0) {
     loop_ready_ = false;
     uv_run(loop_, UV_RUN_NOWAIT);
   }
@@ -265,19 +276,27 @@ int UringEngine::waitTimeout(int max_wait_ms) {
 }
 
 void UringEngine::submitAndWait(int timeout_ms) {
+  int rc = 0;
   if (timeout_ms == 0) {
     // Submit, and post the completions whose task work is ready, without waiting.
-    io_uring_submit_and_get_events(&ring_);
+    rc = io_uring_submit_and_get_events(&ring_);
   } else if (timeout_ms < 0) {
-    io_uring_submit_and_wait(&ring_, 1);
+    rc = io_uring_submit_and_wait(&ring_, 1);
   } else {
     __kernel_timespec timeout{};
     timeout.tv_sec = timeout_ms / 1000;
     timeout.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1000000;
     io_uring_cqe* cqe = nullptr;
-    // -ETIME when the time is up: libuv's timer is due.
-    io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &timeout, nullptr);
+    rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &timeout, nullptr);
   }
+  // A signal, the time running out (libuv's timer is due), or completions waiting to be reaped
+  // (EBUSY) end the wait early and are handled by the next iteration. Anything else is
+  // logged (not again while the same failure lasts) instead of passing unseen.
+  if (rc >= 0 || rc == -EINTR || rc == -ETIME || rc == -EAGAIN || rc == -EBUSY) return;
+  if (rc == last_error_) return;
+  last_error_ = rc;
+  logText(log::Level::Error, "io_uring_enter_failed",
+          rc == -EBADR ? "the kernel dropped a completion (EBADR)" : std::strerror(-rc));
 }
 
 void UringEngine::armLoopWatch() {

@@ -122,6 +122,7 @@ private:
   bool enabled_ = false;    // the ring was enabled on the thread that runs it
   bool loop_ready_ = false; // libuv's descriptor polled readable: run libuv
   bool closing_ = false;    // the worker ends
+  int last_error_ = 0;      // the last io_uring_enter failure logged (not again while it lasts)
   LoopWatch loop_watch_;
   io_uring_buf_ring* buffers_ = nullptr;
   std::size_t buffers_size_ = 0;

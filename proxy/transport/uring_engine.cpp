@@ -292,6 +292,7 @@ void UringEngine::submitAndWait(int timeout_ms) {
   // A signal, the time running out (libuv's timer is due), or completions waiting to be reaped
   // (EBUSY) end the wait early and are handled by the next iteration. Anything else is
   // logged (not again while the same failure lasts) instead of passing unseen.
+  if (rc >= 0) last_error_ = 0;
   if (rc >= 0 || rc == -EINTR || rc == -ETIME || rc == -EAGAIN || rc == -EBUSY) return;
   if (rc == last_error_) return;
   last_error_ = rc;

@@ -2,8 +2,8 @@
 // descriptors (a cross-thread wake-up) and its closing handles must still run on time, and the
 // loop must end once the engine was told to close and nothing is left. Skipped where io_uring
 // is refused.
-#include "proxy/core/buffer_pool.h"
 #include "proxy/transport/uring_engine.h"
+#include "tests/unit/support/uring_fixture.h"
 
 #include <atomic>
 #include <chrono>
@@ -14,17 +14,8 @@
 namespace wsgate::proxy {
 namespace {
 
-class UringEngineLoop : public ::testing::Test {
+class UringEngineLoop : public test::UringLoopTest {
 protected:
-  void SetUp() override {
-    const std::string reason = UringEngine::probe();
-    if (!reason.empty()) GTEST_SKIP() << "io_uring is not available here: " << reason;
-    ASSERT_EQ(uv_loop_init(&loop_), 0);
-    std::string error;
-    engine_ = UringEngine::create(&loop_, pool_, error);
-    ASSERT_NE(engine_, nullptr) << error;
-  }
-
   void TearDown() override {
     if (!engine_) return;
     engine_.reset();
@@ -37,10 +28,6 @@ protected:
                                      std::chrono::steady_clock::now().time_since_epoch())
                                      .count());
   }
-
-  uv_loop_t loop_{};
-  BufferPool pool_;
-  std::unique_ptr<UringEngine> engine_;
 };
 
 TEST_F(UringEngineLoop, RunsTaskRunningTheKernelOffers) {

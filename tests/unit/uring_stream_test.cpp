@@ -5,6 +5,7 @@
 #include "proxy/core/buffer_pool.h"
 #include "proxy/transport/uring_engine.h"
 #include "proxy/transport/uring_stream.h"
+#include "tests/unit/support/uring_fixture.h"
 
 #include <arpa/inet.h>
 #include <functional>
@@ -34,15 +35,11 @@ struct Recorder final : StreamEvents {
   void onStreamClosed(Stream&) override { closed = true; }
 };
 
-class UringStreamTest : public ::testing::Test {
+class UringStreamTest : public test::UringLoopTest {
 protected:
   void SetUp() override {
-    const std::string reason = UringEngine::probe();
-    if (!reason.empty()) GTEST_SKIP() << "io_uring is not available here: " << reason;
-    ASSERT_EQ(uv_loop_init(&loop_), 0);
-    std::string error;
-    engine_ = UringEngine::create(&loop_, pool_, error);
-    ASSERT_NE(engine_, nullptr) << error;
+    test::UringLoopTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     address_.sin_family = AF_INET;
     address_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -92,9 +89,6 @@ protected:
     }
   }
 
-  uv_loop_t loop_{};
-  BufferPool pool_;
-  std::unique_ptr<UringEngine> engine_;
   int listener_ = -1;
   int peer_ = -1;
   sockaddr_in address_{};

@@ -67,7 +67,9 @@ stop() {
 trap stop INT TERM EXIT
 
 # The echo backend prints "listening ADDR:PORT" once it accepts connections.
-rm -f "$work/echo.out"
+# The file exists (empty) before the backend starts: the background job opens it for its
+# output only once it runs, and the loop below must not read a file that is not there yet.
+: >"$work/echo.out"
 "$echo_bin" --host 127.0.0.1 --port "$echo_port" >"$work/echo.out" &
 echo_pid=$!
 echo_addr=""

@@ -219,8 +219,8 @@ bool UringEngine::finished() const {
 
 // Makes the calling thread the ring's one issuer (a ring created disabled), and registers the
 // ring's descriptor with it (io_uring_enter then skips the descriptor lookup).
-bool UringEngine::enable() {
-  if (enabled_) return true;
+void UringEngine::enable() {
+  if (enabled_) return;
   if ((setup_flags_ & IORING_SETUP_R_DISABLED) != 0) {
     // liburing 2.3 declares io_uring_enable_rings() but does not export it.
     if (syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) <
@@ -234,7 +234,6 @@ bool UringEngine::enable() {
   }
   enabled_ = true;
   io_uring_register_ring_fd(&ring_); // an optimisation: without it the descriptor is used
-  return true;
 }
 
 void UringEngine::run() {
@@ -243,7 +242,7 @@ void UringEngine::run() {
 }
 
 bool UringEngine::runOnce(int max_wait_ms) {
-  if (!enable()) return false;
+  enable();
   // libuv's turn, when its descriptor was readable or something of it is due: timers (each
   // iteration updates libuv's clock), closing handles, pending callbacks.
   uv_update_time(loop_);
@@ -292,9 +291,11 @@ void UringEngine::submitAndWait(int timeout_ms) {
   // A signal, the time running out (libuv's timer is due), or completions waiting to be reaped
   // (EBUSY) end the wait early and are handled by the next iteration. Anything else is
   // logged (not again while the same failure lasts) instead of passing unseen.
-  if (rc >= 0) last_error_ = 0;
-  if (rc >= 0 || rc == -EINTR || rc == -ETIME || rc == -EAGAIN || rc == -EBUSY) return;
-  if (rc == last_error_) return;
+  if (rc >= 0) {
+    last_error_ = 0;
+    return;
+  }
+  if (rc == -EINTR || rc == -ETIME || rc == -EAGAIN || rc == -EBUSY || rc == last_error_) return;
   last_error_ = rc;
   logText(log::Level::Error, "io_uring_enter_failed",
           rc == -EBADR ? "the kernel dropped a completion (EBADR)" : std::strerror(-rc));

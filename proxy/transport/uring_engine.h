@@ -106,7 +106,7 @@ private:
   UringEngine(uv_loop_t* loop, BufferPool& pool);
   bool init(std::string& error);
   bool initBuffers(std::string& error);
-  bool enable();
+  void enable();
   bool finished() const;
   int waitTimeout(int max_wait_ms);
   void submitAndWait(int timeout_ms);
